@@ -1,0 +1,40 @@
+# Two commands: `make start` runs cloud-pam locally, `make test` runs every test suite.
+SHELL := /bin/bash
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: install test start lint typecheck synth schema bench clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+	@scripts/ensure-python-tools.sh
+
+typecheck: install
+	npx tsc --noEmit
+
+lint: install
+	npx biome check .
+
+synth: install
+	npx cdk synth --no-notices -q
+
+schema: install
+	npx tsx infra/config/write-json-schema.ts
+
+test: install
+	npx tsc --noEmit
+	npx biome check .
+	@mkdir -p .test-results
+	scripts/moto.sh npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json
+
+bench: install
+	scripts/moto.sh npx tsx bench/entitlements/run.ts
+
+start: install
+	@echo "The local runtime is not built yet (issue 4). Try 'make test' and 'npm run validate'." >&2
+	@exit 2
+
+clean:
+	rm -rf cdk.out .test-results coverage

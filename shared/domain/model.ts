@@ -1,0 +1,199 @@
+// The domain model: entitlements (from config), access requests, the policy snapshot a request
+// carries, and the people who act on them. Pure types; durations are milliseconds inside.
+
+export type EntitlementKind = 'aws-role' | 'secret' | 'session';
+
+export interface PermissionSetSpec {
+  /** Identity Center permission set name (≤ 32 chars, `[\w+=,.@-]`). */
+  readonly name: string;
+  readonly description?: string;
+  readonly managedPolicies: readonly string[];
+  readonly customerManagedPolicies: readonly { readonly name: string; readonly path: string }[];
+  /** An IAM policy document (JSON object). */
+  readonly inlinePolicy?: Readonly<Record<string, unknown>>;
+}
+
+export interface AwsRoleTarget {
+  /** 12-digit AWS account ids. */
+  readonly accounts: readonly string[];
+  readonly permissionSet: PermissionSetSpec;
+}
+
+export interface ApprovalPolicy {
+  /** Group display names whose members may approve. */
+  readonly approvers: readonly string[];
+  /** N of an N-of-M quorum. */
+  readonly required: number;
+  readonly autoApprove: boolean;
+}
+
+export interface Entitlement {
+  readonly id: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly kind: EntitlementKind;
+  /** Present for kind `aws-role`. */
+  readonly target: AwsRoleTarget;
+  /** Group display names whose members may request. */
+  readonly eligible: readonly string[];
+  readonly approval: ApprovalPolicy;
+  readonly maxDurationMs: number;
+  readonly maxTotalDurationMs: number;
+  readonly defaultDurationMs: number;
+  readonly requireReason: boolean;
+  readonly ticketPattern?: string;
+  /** Group display names whose members may activate without approval (flagged, reviewed later). */
+  readonly breakGlass: readonly string[];
+  readonly strictExpiry: boolean;
+  readonly privileged: boolean;
+}
+
+export interface IdentityCenterConfig {
+  readonly instanceArn: string;
+  readonly identityStoreId: string;
+  /** The Identity Center delegated-administrator account: where the hub stacks deploy. */
+  readonly hubAccountId: string;
+  readonly managementAccountId: string;
+  /** Group display name → Identity Store group id (needed to deploy standing assignments). */
+  readonly groupIds: Readonly<Record<string, string>>;
+}
+
+export type DriftMode = 'remove' | 'report';
+
+export interface PamConfig {
+  readonly identityCenter: IdentityCenterConfig;
+  /** Group display names whose members are cloud-pam admins (may revoke anything). */
+  readonly admins: readonly string[];
+  readonly drift: { readonly mode: DriftMode; readonly graceMs: number };
+  readonly approvalTimeoutMs: number;
+  readonly entitlements: readonly Entitlement[];
+  /** SHA-256 (hex) of the canonical JSON of the validated config; recorded in every snapshot. */
+  readonly configHash: string;
+}
+
+export const REQUEST_STATUSES = [
+  'PENDING',
+  'APPROVED',
+  'SCHEDULED',
+  'PROVISIONING',
+  'ACTIVE',
+  'EXTENSION_PENDING',
+  'DENIED',
+  'CANCELLED',
+  'TIMED_OUT',
+  'FAILED',
+  'EXPIRED',
+  'REVOKED',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/** Statuses from which nothing else can happen to the request. */
+export const TERMINAL_STATUSES: ReadonlySet<RequestStatus> = new Set([
+  'DENIED',
+  'CANCELLED',
+  'TIMED_OUT',
+  'FAILED',
+  'EXPIRED',
+  'REVOKED',
+]);
+
+/**
+ * The policy in force when the request was made. Decisions read the snapshot, never the current
+ * config, so a config change cannot rewrite a pending decision.
+ */
+export interface PolicySnapshot {
+  readonly entitlementTitle: string;
+  readonly kind: EntitlementKind;
+  readonly permissionSetName: string;
+  readonly eligibleGroups: readonly string[];
+  readonly approverGroups: readonly string[];
+  readonly required: number;
+  readonly autoApprove: boolean;
+  readonly maxDurationMs: number;
+  readonly maxTotalDurationMs: number;
+  readonly requireReason: boolean;
+  readonly ticketPattern?: string;
+  readonly breakGlassGroups: readonly string[];
+  readonly strictExpiry: boolean;
+  readonly privileged: boolean;
+  readonly configHash: string;
+}
+
+export interface Approval {
+  readonly approverId: string;
+  /** ISO-8601 UTC. */
+  readonly at: string;
+  readonly comment?: string;
+  /** Person keys of the approver at decision time (so a second account of the same person never counts twice). */
+  readonly personKeys: readonly string[];
+}
+
+export interface Decision {
+  readonly actorId: string;
+  readonly at: string;
+  readonly comment?: string;
+}
+
+export interface ExtensionRequest {
+  readonly requestedBy: string;
+  readonly at: string;
+  readonly additionalMs: number;
+  readonly reason?: string;
+  readonly approvals: readonly Approval[];
+}
+
+export interface Grant {
+  /** Incremented on every change of `expiresAt`; a schedule carrying an older version is a no-op. */
+  readonly grantVersion: number;
+  readonly startedAt: string;
+  readonly expiresAt: string;
+  /** Sum of the original duration and every approved extension. */
+  readonly totalDurationMs: number;
+}
+
+export interface BreakGlass {
+  readonly activatedBy: string;
+  readonly reviewStatus: 'REVIEW_REQUIRED' | 'REVIEWED';
+  readonly review?: Decision;
+}
+
+export interface AccessRequest {
+  /** ULID. */
+  readonly id: string;
+  readonly requesterId: string;
+  /** Person keys of the requester at request time (ExternalIds, employee number, user id). */
+  readonly requesterPersonKeys: readonly string[];
+  readonly entitlementId: string;
+  readonly accountId: string;
+  readonly durationMs: number;
+  readonly reason?: string;
+  readonly ticket?: string;
+  /** Optional scheduled start (ISO-8601 UTC). */
+  readonly startAt?: string;
+  readonly status: RequestStatus;
+  readonly approvals: readonly Approval[];
+  readonly denial?: Decision;
+  readonly cancellation?: Decision;
+  readonly revocation?: Decision;
+  readonly extension?: ExtensionRequest;
+  readonly grant?: Grant;
+  readonly breakGlass?: BreakGlass;
+  readonly failure?: string;
+  readonly snapshot: PolicySnapshot;
+  /** Optimistic concurrency: every write checks the version it read and increments it. */
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly endedAt?: string;
+}
+
+/** A person acting, resolved from the Identity Store at decision time (never cached). */
+export interface Actor {
+  readonly userId: string;
+  /** Group display names (read uncached). */
+  readonly groups: readonly string[];
+  /** `user:<id>`, `ext:<issuer>:<id>`, `emp:<number>`: equal keys mean the same person. */
+  readonly personKeys: readonly string[];
+  /** Member of one of the config's admin groups. */
+  readonly isAdmin: boolean;
+}
