@@ -1,0 +1,31 @@
+// RFC 8785 (JSON Canonicalization Scheme) for the values cloud-pam hashes: object keys sorted by
+// UTF-16 code units, no whitespace, strings and numbers serialized as ECMAScript's JSON.stringify
+// does (which is what RFC 8785 specifies for both). Non-finite numbers and undefined are refused.
+import { createHash } from 'node:crypto';
+
+export function canonicalJson(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('canonical JSON cannot represent a non-finite number');
+      return JSON.stringify(value);
+    case 'string':
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record)
+        .filter((key) => record[key] !== undefined)
+        .sort();
+      return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
+    }
+    default:
+      throw new TypeError(`canonical JSON cannot represent a ${typeof value}`);
+  }
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
