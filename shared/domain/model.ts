@@ -54,6 +54,8 @@ export interface IdentityCenterConfig {
   /** The Identity Center delegated-administrator account: where the hub stacks deploy. */
   readonly hubAccountId: string;
   readonly managementAccountId: string;
+  /** AWS Organizations id (`o-…`): the `/v1` resource policy admits only principals of this organization. */
+  readonly organizationId: string;
   /** Group display name → Identity Store group id (needed to deploy standing assignments). */
   readonly groupIds: Readonly<Record<string, string>>;
 }
