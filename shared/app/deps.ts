@@ -1,0 +1,24 @@
+// What the request-core use cases are built from. Handlers assemble this once at module scope.
+import type {
+  AccessStore,
+  AuditLog,
+  Clock,
+  Directory,
+  EntitlementCatalog,
+  IdGenerator,
+} from '#ports/index.ts';
+
+export interface Diagnostics {
+  /** A refusal could not be audited; the refusal still stands (nothing widened). */
+  auditOfRejectionFailed(details: { action: string; code: string; requestId?: string; error: unknown }): void;
+}
+
+export interface CoreDeps {
+  readonly store: AccessStore;
+  readonly audit: AuditLog;
+  readonly directory: Directory;
+  readonly catalog: EntitlementCatalog;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly diagnostics?: Diagnostics;
+}

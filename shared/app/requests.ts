@@ -1,0 +1,283 @@
+// Use cases of the request core: open a request or a break-glass activation, decide on a request
+// (approve, deny, cancel, revoke, extend, review), read and list requests. Each is a factory over
+// ports; the HTTP handler and the commands worker call the same functions.
+
+import { NotFoundError, ValidationError } from '#domain/errors.ts';
+import type { AccessRequest, Actor, RequestStatus } from '#domain/model.ts';
+import { intersects } from '#domain/policy.ts';
+import { type Command, decide, type Outcome, openBreakGlass, openRequest } from '#domain/state-machine.ts';
+import type { Page, PageRequest } from '#ports/index.ts';
+import { resolveActor } from './actors.ts';
+import type { CoreDeps } from './deps.ts';
+import { auditRejections } from './rejections.ts';
+
+export interface CreateRequestInput {
+  readonly actorId: string;
+  readonly entitlementId: string;
+  readonly accountId: string;
+  readonly durationMs?: number;
+  readonly reason?: string;
+  readonly ticket?: string;
+  readonly startAt?: string;
+}
+
+function entitlementOrNotFound(deps: CoreDeps, entitlementId: string) {
+  const entitlement = deps.catalog.get(entitlementId);
+  if (!entitlement) throw new NotFoundError(`no entitlement '${entitlementId}'`);
+  return entitlement;
+}
+
+async function commit(
+  deps: CoreDeps,
+  outcome: Outcome,
+  expectedVersion: number | null,
+): Promise<AccessRequest> {
+  if (outcome.changed) {
+    await deps.store.save({ request: outcome.request, expectedVersion, events: outcome.events });
+  }
+  return outcome.request;
+}
+
+/**
+ * Opens a request.
+ * 1. Resolve the requester (groups read uncached). 2. Check eligibility, target, duration, reason,
+ * ticket against the entitlement and snapshot it. 3. Save the request and `request.created` (and,
+ * when auto-approved, `request.approved`) in one transaction. A refusal is audited on `system`.
+ */
+export function makeCreateRequest(deps: CoreDeps) {
+  return async (input: CreateRequestInput): Promise<AccessRequest> =>
+    auditRejections(
+      deps,
+      {
+        action: 'create',
+        actorId: input.actorId,
+        entitlementId: input.entitlementId,
+        accountId: input.accountId,
+      },
+      async () => {
+        const entitlement = entitlementOrNotFound(deps, input.entitlementId);
+        const requester = await resolveActor(deps.directory, deps.catalog, input.actorId);
+        const startAt = input.startAt === undefined ? undefined : new Date(input.startAt);
+        if (startAt && Number.isNaN(startAt.getTime()))
+          throw new ValidationError('startAt: expected an ISO-8601 time');
+        const outcome = openRequest({
+          id: deps.ids.next(),
+          requester,
+          entitlement,
+          configHash: deps.catalog.config.configHash,
+          accountId: input.accountId,
+          ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
+          ...(input.reason === undefined ? {} : { reason: input.reason }),
+          ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+          ...(startAt ? { startAt } : {}),
+          now: deps.clock.now(),
+        });
+        return commit(deps, outcome, null);
+      },
+    );
+}
+
+/** Break-glass activation: approved at once for a member of a break-glass group, flagged for review. */
+export function makeActivateBreakGlass(deps: CoreDeps) {
+  return async (input: Omit<CreateRequestInput, 'startAt'>): Promise<AccessRequest> =>
+    auditRejections(
+      deps,
+      {
+        action: 'break-glass',
+        actorId: input.actorId,
+        entitlementId: input.entitlementId,
+        accountId: input.accountId,
+      },
+      async () => {
+        const entitlement = entitlementOrNotFound(deps, input.entitlementId);
+        const requester = await resolveActor(deps.directory, deps.catalog, input.actorId);
+        const outcome = openBreakGlass({
+          id: deps.ids.next(),
+          requester,
+          entitlement,
+          configHash: deps.catalog.config.configHash,
+          accountId: input.accountId,
+          ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
+          ...(input.reason === undefined ? {} : { reason: input.reason }),
+          ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+          now: deps.clock.now(),
+        });
+        return commit(deps, outcome, null);
+      },
+    );
+}
+
+export type UserAction = 'approve' | 'deny' | 'cancel' | 'revoke' | 'extend' | 'review';
+
+export interface DecisionInput {
+  readonly action: UserAction;
+  readonly actorId: string;
+  readonly requestId: string;
+  readonly comment?: string;
+  /** For `extend`. */
+  readonly additionalMs?: number;
+}
+
+function userCommand(input: DecisionInput, actor: Actor): Command {
+  switch (input.action) {
+    case 'extend':
+      if (input.additionalMs === undefined) throw new ValidationError('durationMs: required to extend');
+      return {
+        type: 'extend',
+        actor,
+        additionalMs: input.additionalMs,
+        ...(input.comment === undefined ? {} : { reason: input.comment }),
+      };
+    default:
+      return {
+        type: input.action,
+        actor,
+        ...(input.comment === undefined ? {} : { comment: input.comment }),
+      };
+  }
+}
+
+/**
+ * A person's decision on a request.
+ * 1. Load the request (consistent read). 2. Resolve the actor (groups uncached, person keys).
+ * 3. Apply the command through the state machine and the snapshot's policy. 4. Save with the
+ * version read and the audit events in one transaction: a concurrent decision makes this one fail
+ * with CONCURRENT_MODIFICATION and change nothing. A refusal is audited on the request's chain.
+ */
+export function makeDecideRequest(deps: CoreDeps) {
+  return async (input: DecisionInput): Promise<AccessRequest> => {
+    const request = await deps.store.get(input.requestId);
+    if (!request) throw new NotFoundError(`no request '${input.requestId}'`);
+    return auditRejections(
+      deps,
+      {
+        action: input.action,
+        actorId: input.actorId,
+        requestId: request.id,
+        entitlementId: request.entitlementId,
+        accountId: request.accountId,
+      },
+      async () => {
+        const actor = await resolveActor(deps.directory, deps.catalog, input.actorId);
+        const outcome = decide(request, userCommand(input, actor), deps.clock.now());
+        return commit(deps, outcome, request.version);
+      },
+    );
+  };
+}
+
+export type SystemCommand = Extract<
+  Command,
+  { type: 'timeout' | 'expire' | 'schedule' | 'start-provisioning' | 'activate' | 'fail' }
+>;
+
+/** A transition the system makes (schedules, reconciler, grant engine). A stale one is a no-op. */
+export function makeApplySystemCommand(deps: CoreDeps) {
+  return async (
+    requestId: string,
+    command: SystemCommand,
+  ): Promise<{ request: AccessRequest; changed: boolean }> => {
+    const request = await deps.store.get(requestId);
+    if (!request) throw new NotFoundError(`no request '${requestId}'`);
+    const outcome = decide(request, command, deps.clock.now());
+    await commit(deps, outcome, request.version);
+    return { request: outcome.request, changed: outcome.changed };
+  };
+}
+
+/** Who may see a request: the requester, approvers of its entitlement (per snapshot), break-glass reviewers, admins. */
+function mayView(actor: Actor, request: AccessRequest): boolean {
+  return (
+    actor.isAdmin ||
+    actor.userId === request.requesterId ||
+    intersects(actor.groups, request.snapshot.approverGroups)
+  );
+}
+
+export function makeGetRequest(deps: CoreDeps) {
+  return async (input: { actorId: string; requestId: string }): Promise<AccessRequest> => {
+    const [request, actor] = await Promise.all([
+      deps.store.get(input.requestId),
+      resolveActor(deps.directory, deps.catalog, input.actorId),
+    ]);
+    // Unknown and not-yours look the same, so ids cannot be probed.
+    if (!request || !mayView(actor, request)) throw new NotFoundError(`no request '${input.requestId}'`);
+    return request;
+  };
+}
+
+export function makeListMyRequests(deps: CoreDeps) {
+  return async (input: { actorId: string } & PageRequest): Promise<Page<AccessRequest>> =>
+    deps.store.listByRequester(input.actorId, pageOf(input));
+}
+
+function pageOf(input: PageRequest): PageRequest {
+  return {
+    ...(input.limit === undefined ? {} : { limit: input.limit }),
+    ...(input.nextToken === undefined ? {} : { nextToken: input.nextToken }),
+  };
+}
+
+const AWAITING: readonly RequestStatus[] = ['PENDING', 'EXTENSION_PENDING'];
+
+interface AwaitingToken {
+  readonly s: number;
+  readonly t?: string;
+}
+
+function decodeAwaitingToken(token: string | undefined): AwaitingToken {
+  if (token === undefined) return { s: 0 };
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      typeof (parsed as AwaitingToken).s === 'number' &&
+      (parsed as AwaitingToken).s >= 0 &&
+      (parsed as AwaitingToken).s < AWAITING.length &&
+      ((parsed as AwaitingToken).t === undefined || typeof (parsed as AwaitingToken).t === 'string')
+    ) {
+      return parsed as AwaitingToken;
+    }
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('nextToken: expected a token returned by a previous call');
+}
+
+function encodeAwaitingToken(token: AwaitingToken): string {
+  return Buffer.from(JSON.stringify(token), 'utf8').toString('base64url');
+}
+
+/**
+ * Requests awaiting the actor's decision: pending (or extension-pending) requests whose snapshot
+ * names a group of the actor, not made by the actor (or another account of the same person), and
+ * not yet approved by them. A page may hold fewer than `limit` items; follow `nextToken`.
+ */
+export function makeListAwaitingMyApproval(deps: CoreDeps) {
+  return async (input: { actorId: string } & PageRequest): Promise<Page<AccessRequest>> => {
+    const actor = await resolveActor(deps.directory, deps.catalog, input.actorId);
+    const position = decodeAwaitingToken(input.nextToken);
+    const status = AWAITING[position.s] as RequestStatus;
+    const page = await deps.store.listByStatus(status, {
+      ...(input.limit === undefined ? {} : { limit: input.limit }),
+      ...(position.t === undefined ? {} : { nextToken: position.t }),
+    });
+    const items = page.items.filter((request) => awaitsActor(actor, request));
+    let nextToken: string | undefined;
+    if (page.nextToken) nextToken = encodeAwaitingToken({ s: position.s, t: page.nextToken });
+    else if (position.s + 1 < AWAITING.length) nextToken = encodeAwaitingToken({ s: position.s + 1 });
+    return nextToken ? { items, nextToken } : { items };
+  };
+}
+
+function awaitsActor(actor: Actor, request: AccessRequest): boolean {
+  if (request.requesterId === actor.userId || intersects(actor.personKeys, request.requesterPersonKeys))
+    return false;
+  if (!intersects(actor.groups, request.snapshot.approverGroups)) return false;
+  const approvals =
+    request.status === 'EXTENSION_PENDING' ? (request.extension?.approvals ?? []) : request.approvals;
+  return !approvals.some(
+    (approval) => approval.approverId === actor.userId || intersects(approval.personKeys, actor.personKeys),
+  );
+}

@@ -1,0 +1,507 @@
+// The access-request state machine (DESIGN §3). `openRequest` and `openBreakGlass` create a request;
+// `decide` applies one command to one request and returns the next request plus the audit events
+// that must commit with it. Anything the diagram does not allow throws; nothing here has effects.
+//
+//   PENDING --approve (quorum not reached)--> PENDING        PENDING --deny--> DENIED
+//   PENDING --approve (quorum)--> APPROVED --start--> PROVISIONING --activate--> ACTIVE
+//   APPROVED --schedule--> SCHEDULED --start--> PROVISIONING   PROVISIONING --fail--> FAILED
+//   PENDING|SCHEDULED --cancel--> CANCELLED    PENDING|SCHEDULED --timeout--> TIMED_OUT
+//   ACTIVE --extend--> EXTENSION_PENDING --approve (quorum)--> ACTIVE (new expiry, grantVersion+1)
+//   EXTENSION_PENDING --deny|timeout--> ACTIVE
+//   ACTIVE|EXTENSION_PENDING --expire (current grantVersion)--> EXPIRED
+//   APPROVED|SCHEDULED|PROVISIONING|ACTIVE|EXTENSION_PENDING --revoke--> REVOKED
+//   break-glass: opened APPROVED (no approvals), flagged REVIEW_REQUIRED --review--> REVIEWED
+import { type AuditDraft, type AuditEventType, requestChainId } from './audit-types.ts';
+import { InvalidTransitionError, ValidationError } from './errors.ts';
+import type { AccessRequest, Actor, Approval, Entitlement, RequestStatus } from './model.ts';
+import {
+  assertBreakGlassMember,
+  assertDuration,
+  assertEligible,
+  assertMayApprove,
+  assertMayCancel,
+  assertMayDeny,
+  assertMayExtend,
+  assertMayReview,
+  assertMayRevoke,
+  assertReasonAndTicket,
+  assertTarget,
+  takeSnapshot,
+} from './policy.ts';
+
+export interface OpenRequestInput {
+  readonly id: string;
+  readonly requester: Actor;
+  readonly entitlement: Entitlement;
+  readonly configHash: string;
+  readonly accountId: string;
+  readonly durationMs?: number;
+  readonly reason?: string;
+  readonly ticket?: string;
+  readonly startAt?: Date;
+  readonly now: Date;
+}
+
+export type Command =
+  | { readonly type: 'approve'; readonly actor: Actor; readonly comment?: string }
+  | { readonly type: 'deny'; readonly actor: Actor; readonly comment?: string }
+  | { readonly type: 'cancel'; readonly actor: Actor; readonly comment?: string }
+  | { readonly type: 'revoke'; readonly actor: Actor; readonly comment?: string }
+  | {
+      readonly type: 'extend';
+      readonly actor: Actor;
+      readonly additionalMs: number;
+      readonly reason?: string;
+    }
+  | { readonly type: 'review'; readonly actor: Actor; readonly comment?: string }
+  | { readonly type: 'timeout' }
+  | { readonly type: 'schedule' }
+  | { readonly type: 'start-provisioning' }
+  | { readonly type: 'activate' }
+  | { readonly type: 'fail'; readonly failure: string }
+  | { readonly type: 'expire'; readonly grantVersion: number };
+
+export type CommandType = Command['type'];
+
+export interface Outcome {
+  readonly request: AccessRequest;
+  readonly events: readonly AuditDraft[];
+  /** False when the command was a harmless no-op (a stale expiry); nothing needs writing then. */
+  readonly changed: boolean;
+}
+
+/** The actor id recorded for transitions the system makes (schedules, the grant engine, the reconciler). */
+export const SYSTEM_ACTOR_ID = 'system';
+
+const DECIDING: ReadonlySet<RequestStatus> = new Set(['PENDING', 'EXTENSION_PENDING']);
+const HOLDS_OR_AWAITS_ACCESS: ReadonlySet<RequestStatus> = new Set([
+  'APPROVED',
+  'SCHEDULED',
+  'PROVISIONING',
+  'ACTIVE',
+  'EXTENSION_PENDING',
+]);
+
+function iso(date: Date): string {
+  return date.toISOString();
+}
+
+function baseEvent(request: AccessRequest, type: AuditEventType, at: Date, actorId: string | null) {
+  return {
+    chainId: requestChainId(request.id),
+    at: iso(at),
+    type,
+    actorId,
+    requestId: request.id,
+    entitlementId: request.entitlementId,
+    accountId: request.accountId,
+  } satisfies AuditDraft;
+}
+
+function notAllowed(request: AccessRequest, action: string): InvalidTransitionError {
+  return new InvalidTransitionError(`cannot ${action} a request that is ${request.status}`);
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** Opens a request: validates eligibility, target, duration, reason and ticket; auto-approves when configured. */
+export function openRequest(input: OpenRequestInput): Outcome {
+  const { entitlement, requester, now } = input;
+  assertEligible(requester, entitlement);
+  assertTarget(entitlement, input.accountId);
+  const snapshot = takeSnapshot(entitlement, input.configHash);
+  const durationMs = input.durationMs ?? entitlement.defaultDurationMs;
+  assertDuration(durationMs, snapshot);
+  const reason = input.reason?.trim() || undefined;
+  const ticket = input.ticket?.trim() || undefined;
+  assertReasonAndTicket(snapshot, reason, ticket);
+  if (input.startAt !== undefined && input.startAt.getTime() < now.getTime() - 60_000) {
+    throw new ValidationError('startAt: expected a time in the future');
+  }
+  const status: RequestStatus = snapshot.autoApprove ? 'APPROVED' : 'PENDING';
+  const request: AccessRequest = {
+    id: input.id,
+    requesterId: requester.userId,
+    requesterPersonKeys: [...requester.personKeys],
+    entitlementId: entitlement.id,
+    accountId: input.accountId,
+    durationMs,
+    ...optional('reason', reason),
+    ...optional('ticket', ticket),
+    ...optional('startAt', input.startAt ? iso(input.startAt) : undefined),
+    status,
+    approvals: [],
+    snapshot,
+    version: 1,
+    createdAt: iso(now),
+    updatedAt: iso(now),
+  };
+  const events: AuditDraft[] = [
+    {
+      ...baseEvent(request, 'request.created', now, requester.userId),
+      reason: reason ?? null,
+      details: {
+        durationMs,
+        ticket: ticket ?? null,
+        startAt: request.startAt ?? null,
+        required: snapshot.required,
+        approverGroups: [...snapshot.approverGroups],
+        configHash: snapshot.configHash,
+      },
+    },
+  ];
+  if (snapshot.autoApprove) {
+    events.push({
+      ...baseEvent(request, 'request.approved', now, SYSTEM_ACTOR_ID),
+      details: { autoApproved: true, quorumReached: true },
+    });
+  }
+  return { request, events, changed: true };
+}
+
+/** Break-glass: a member of a break-glass group gets an approved request at once, flagged for review. */
+export function openBreakGlass(input: Omit<OpenRequestInput, 'startAt'>): Outcome {
+  const { entitlement, requester, now } = input;
+  assertBreakGlassMember(requester, entitlement);
+  assertTarget(entitlement, input.accountId);
+  const snapshot = takeSnapshot(entitlement, input.configHash);
+  const durationMs = input.durationMs ?? entitlement.defaultDurationMs;
+  assertDuration(durationMs, snapshot);
+  const reason = input.reason?.trim() || undefined;
+  // Break-glass bypasses approval, so a reason is always required whatever the entitlement says.
+  assertReasonAndTicket({ ...snapshot, requireReason: true }, reason, input.ticket?.trim() || undefined);
+  const request: AccessRequest = {
+    id: input.id,
+    requesterId: requester.userId,
+    requesterPersonKeys: [...requester.personKeys],
+    entitlementId: entitlement.id,
+    accountId: input.accountId,
+    durationMs,
+    ...optional('reason', reason),
+    ...optional('ticket', input.ticket?.trim() || undefined),
+    status: 'APPROVED',
+    approvals: [],
+    breakGlass: { activatedBy: requester.userId, reviewStatus: 'REVIEW_REQUIRED' },
+    snapshot,
+    version: 1,
+    createdAt: iso(now),
+    updatedAt: iso(now),
+  };
+  const events: AuditDraft[] = [
+    {
+      ...baseEvent(request, 'breakglass.activated', now, requester.userId),
+      reason: reason ?? null,
+      details: { durationMs, ticket: request.ticket ?? null, configHash: snapshot.configHash },
+    },
+  ];
+  return { request, events, changed: true };
+}
+
+function next(request: AccessRequest, now: Date, patch: Partial<AccessRequest>): AccessRequest {
+  return { ...request, ...patch, version: request.version + 1, updatedAt: iso(now) };
+}
+
+function approvalOf(actor: Actor, now: Date, comment: string | undefined): Approval {
+  return {
+    approverId: actor.userId,
+    at: iso(now),
+    personKeys: [...actor.personKeys],
+    ...optional('comment', comment),
+  };
+}
+
+function approve(request: AccessRequest, actor: Actor, comment: string | undefined, now: Date): Outcome {
+  if (request.status === 'PENDING') {
+    assertMayApprove(actor, request, request.approvals);
+    const approvals = [...request.approvals, approvalOf(actor, now, comment)];
+    const quorumReached = approvals.length >= request.snapshot.required;
+    const updated = next(request, now, { approvals, status: quorumReached ? 'APPROVED' : 'PENDING' });
+    const event: AuditDraft = {
+      ...baseEvent(request, 'request.approved', now, actor.userId),
+      reason: comment ?? null,
+      details: { approvals: approvals.length, required: request.snapshot.required, quorumReached },
+    };
+    return { request: updated, events: [event], changed: true };
+  }
+  if (request.status === 'EXTENSION_PENDING' && request.extension && request.grant) {
+    assertMayApprove(actor, request, request.extension.approvals);
+    const approvals = [...request.extension.approvals, approvalOf(actor, now, comment)];
+    const quorumReached = approvals.length >= request.snapshot.required;
+    if (!quorumReached) {
+      const updated = next(request, now, { extension: { ...request.extension, approvals } });
+      const event: AuditDraft = {
+        ...baseEvent(request, 'request.approved', now, actor.userId),
+        reason: comment ?? null,
+        details: {
+          extension: true,
+          approvals: approvals.length,
+          required: request.snapshot.required,
+          quorumReached,
+        },
+      };
+      return { request: updated, events: [event], changed: true };
+    }
+    return extendGrant(request, request.extension.additionalMs, now, actor.userId, comment, approvals.length);
+  }
+  throw notAllowed(request, 'approve');
+}
+
+function extendGrant(
+  request: AccessRequest,
+  additionalMs: number,
+  now: Date,
+  actorId: string,
+  comment: string | undefined,
+  approvals: number,
+): Outcome {
+  const grant = request.grant;
+  if (!grant) throw notAllowed(request, 'extend');
+  const expiresAt = new Date(Date.parse(grant.expiresAt) + additionalMs);
+  const updated = next(request, now, {
+    status: 'ACTIVE',
+    extension: undefined,
+    grant: {
+      grantVersion: grant.grantVersion + 1,
+      startedAt: grant.startedAt,
+      expiresAt: iso(expiresAt),
+      totalDurationMs: grant.totalDurationMs + additionalMs,
+    },
+  });
+  const event: AuditDraft = {
+    ...baseEvent(request, 'request.extension_approved', now, actorId),
+    reason: comment ?? null,
+    details: {
+      additionalMs,
+      approvals,
+      previousExpiresAt: grant.expiresAt,
+      expiresAt: iso(expiresAt),
+      grantVersion: grant.grantVersion + 1,
+    },
+  };
+  return { request: updated, events: [event], changed: true };
+}
+
+function deny(request: AccessRequest, actor: Actor, comment: string | undefined, now: Date): Outcome {
+  if (!DECIDING.has(request.status)) throw notAllowed(request, 'deny');
+  assertMayDeny(actor, request);
+  const decision = { actorId: actor.userId, at: iso(now), ...optional('comment', comment) };
+  if (request.status === 'PENDING') {
+    const updated = next(request, now, { status: 'DENIED', denial: decision, endedAt: iso(now) });
+    const event: AuditDraft = {
+      ...baseEvent(request, 'request.denied', now, actor.userId),
+      reason: comment ?? null,
+    };
+    return { request: updated, events: [event], changed: true };
+  }
+  const updated = next(request, now, { status: 'ACTIVE', extension: undefined });
+  const event: AuditDraft = {
+    ...baseEvent(request, 'request.extension_denied', now, actor.userId),
+    reason: comment ?? null,
+    details: { additionalMs: request.extension?.additionalMs ?? 0 },
+  };
+  return { request: updated, events: [event], changed: true };
+}
+
+function extend(
+  request: AccessRequest,
+  actor: Actor,
+  additionalMs: number,
+  reason: string | undefined,
+  now: Date,
+) {
+  if (request.status !== 'ACTIVE' || !request.grant) throw notAllowed(request, 'extend');
+  assertMayExtend(actor, request);
+  assertDuration(additionalMs, request.snapshot, request.grant.totalDurationMs);
+  const trimmed = reason?.trim() || undefined;
+  assertReasonAndTicket({ ...request.snapshot, ticketPattern: undefined }, trimmed, undefined);
+  const requested: AuditDraft = {
+    ...baseEvent(request, 'request.extension_requested', now, actor.userId),
+    reason: trimmed ?? null,
+    details: { additionalMs, expiresAt: request.grant.expiresAt },
+  };
+  if (request.snapshot.autoApprove) {
+    const extended = extendGrant(request, additionalMs, now, SYSTEM_ACTOR_ID, undefined, 0);
+    return { ...extended, events: [requested, ...extended.events] };
+  }
+  const updated = next(request, now, {
+    status: 'EXTENSION_PENDING',
+    extension: {
+      requestedBy: actor.userId,
+      at: iso(now),
+      additionalMs,
+      approvals: [],
+      ...optional('reason', trimmed),
+    },
+  });
+  return { request: updated, events: [requested], changed: true };
+}
+
+function end(
+  request: AccessRequest,
+  now: Date,
+  status: RequestStatus,
+  type: AuditEventType,
+  actorId: string,
+  patch: Partial<AccessRequest> = {},
+  details: AuditDraft['details'] = {},
+  reason?: string,
+): Outcome {
+  const updated = next(request, now, { ...patch, status, endedAt: iso(now), extension: undefined });
+  const event: AuditDraft = {
+    ...baseEvent(request, type, now, actorId),
+    reason: reason ?? null,
+    details: { previousStatus: request.status, ...details },
+  };
+  return { request: updated, events: [event], changed: true };
+}
+
+/** Applies one command; throws a PamError when the state machine or the policy refuses it. */
+export function decide(request: AccessRequest, command: Command, now: Date): Outcome {
+  switch (command.type) {
+    case 'approve':
+      return approve(request, command.actor, command.comment, now);
+    case 'deny':
+      return deny(request, command.actor, command.comment, now);
+    case 'extend':
+      return extend(request, command.actor, command.additionalMs, command.reason, now);
+    case 'cancel': {
+      if (request.status !== 'PENDING' && request.status !== 'SCHEDULED') throw notAllowed(request, 'cancel');
+      assertMayCancel(command.actor, request);
+      const decision = {
+        actorId: command.actor.userId,
+        at: iso(now),
+        ...optional('comment', command.comment),
+      };
+      return end(
+        request,
+        now,
+        'CANCELLED',
+        'request.cancelled',
+        command.actor.userId,
+        { cancellation: decision },
+        {},
+        command.comment,
+      );
+    }
+    case 'revoke': {
+      if (!HOLDS_OR_AWAITS_ACCESS.has(request.status)) throw notAllowed(request, 'revoke');
+      assertMayRevoke(command.actor, request);
+      const decision = {
+        actorId: command.actor.userId,
+        at: iso(now),
+        ...optional('comment', command.comment),
+      };
+      return end(
+        request,
+        now,
+        'REVOKED',
+        'grant.revoked',
+        command.actor.userId,
+        { revocation: decision },
+        {},
+        command.comment,
+      );
+    }
+    case 'review': {
+      const breakGlass = request.breakGlass;
+      if (!breakGlass) throw new InvalidTransitionError('only a break-glass activation can be reviewed');
+      if (breakGlass.reviewStatus === 'REVIEWED')
+        throw new InvalidTransitionError('this break-glass activation is already reviewed');
+      assertMayReview(command.actor, request);
+      const review = { actorId: command.actor.userId, at: iso(now), ...optional('comment', command.comment) };
+      const updated = next(request, now, { breakGlass: { ...breakGlass, reviewStatus: 'REVIEWED', review } });
+      const event: AuditDraft = {
+        ...baseEvent(request, 'breakglass.reviewed', now, command.actor.userId),
+        reason: command.comment ?? null,
+        details: { status: request.status },
+      };
+      return { request: updated, events: [event], changed: true };
+    }
+    case 'timeout': {
+      if (request.status === 'PENDING' || request.status === 'SCHEDULED') {
+        return end(request, now, 'TIMED_OUT', 'request.timed_out', SYSTEM_ACTOR_ID);
+      }
+      if (request.status === 'EXTENSION_PENDING') {
+        const updated = next(request, now, { status: 'ACTIVE', extension: undefined });
+        const event: AuditDraft = {
+          ...baseEvent(request, 'request.extension_denied', now, SYSTEM_ACTOR_ID),
+          details: { timedOut: true, additionalMs: request.extension?.additionalMs ?? 0 },
+        };
+        return { request: updated, events: [event], changed: true };
+      }
+      throw notAllowed(request, 'time out');
+    }
+    case 'schedule': {
+      if (request.status !== 'APPROVED' || !request.startAt) throw notAllowed(request, 'schedule');
+      const updated = next(request, now, { status: 'SCHEDULED' });
+      const event: AuditDraft = {
+        ...baseEvent(request, 'request.scheduled', now, SYSTEM_ACTOR_ID),
+        details: { startAt: request.startAt },
+      };
+      return { request: updated, events: [event], changed: true };
+    }
+    case 'start-provisioning': {
+      if (request.status !== 'APPROVED' && request.status !== 'SCHEDULED')
+        throw notAllowed(request, 'provision');
+      const updated = next(request, now, { status: 'PROVISIONING' });
+      const event: AuditDraft = { ...baseEvent(request, 'grant.provisioning', now, SYSTEM_ACTOR_ID) };
+      return { request: updated, events: [event], changed: true };
+    }
+    case 'activate': {
+      if (request.status !== 'PROVISIONING') throw notAllowed(request, 'activate');
+      const expiresAt = new Date(now.getTime() + request.durationMs);
+      const grant = {
+        grantVersion: 1,
+        startedAt: iso(now),
+        expiresAt: iso(expiresAt),
+        totalDurationMs: request.durationMs,
+      };
+      const updated = next(request, now, { status: 'ACTIVE', grant });
+      const event: AuditDraft = {
+        ...baseEvent(request, 'grant.activated', now, SYSTEM_ACTOR_ID),
+        details: {
+          expiresAt: grant.expiresAt,
+          grantVersion: 1,
+          breakGlass: request.breakGlass !== undefined,
+        },
+      };
+      return { request: updated, events: [event], changed: true };
+    }
+    case 'fail': {
+      if (request.status !== 'PROVISIONING') throw notAllowed(request, 'fail');
+      return end(
+        request,
+        now,
+        'FAILED',
+        'grant.failed',
+        SYSTEM_ACTOR_ID,
+        { failure: command.failure },
+        { failure: command.failure },
+      );
+    }
+    case 'expire': {
+      const grant = request.grant;
+      if ((request.status !== 'ACTIVE' && request.status !== 'EXTENSION_PENDING') || !grant) {
+        // An expiry for a grant that already ended (or never started) is a harmless duplicate.
+        if (request.status === 'EXPIRED' || request.status === 'REVOKED')
+          return { request, events: [], changed: false };
+        throw notAllowed(request, 'expire');
+      }
+      // A schedule carrying an older grant version was superseded by an extension: a no-op.
+      if (command.grantVersion !== grant.grantVersion) return { request, events: [], changed: false };
+      // Delivered early (clock skew): ignore; the schedule or the reconciler delivers it again when due.
+      if (now.getTime() < Date.parse(grant.expiresAt)) return { request, events: [], changed: false };
+      return end(
+        request,
+        now,
+        'EXPIRED',
+        'grant.expired',
+        SYSTEM_ACTOR_ID,
+        {},
+        { expiresAt: grant.expiresAt, grantVersion: grant.grantVersion },
+      );
+    }
+  }
+}
