@@ -1,0 +1,228 @@
+// The `Directory` port over the IAM Identity Store API. Use cases ask it who a user is (for the
+// reconciler: still there? still enabled?), which person a user belongs to (self-approval checks
+// across a person's several accounts) and which groups a user is in (eligibility and approver
+// checks). Every response we rely on is validated with zod, so a shape we do not expect is an error
+// rather than a silently empty answer.
+//
+// Group *memberships* are read from the Identity Store on every call: decisions depend on them, and a
+// cache would let someone removed from an approver group keep approving. Only group id → display name
+// is cached, and only for a short TTL, because a renamed group must not keep its old name's rights.
+import {
+  DescribeGroupCommand,
+  DescribeUserCommand,
+  GetUserIdCommand,
+  type IdentitystoreClient,
+  ListGroupMembershipsForMemberCommand,
+} from '@aws-sdk/client-identitystore';
+import { z } from 'zod';
+import type { Clock, Directory, DirectoryUser } from '#ports/index.ts';
+
+/** The only extension the Identity Store supports; it carries SCIM enterprise attributes. */
+export const ENTERPRISE_EXTENSION = 'aws:identitystore:enterprise';
+
+/** How long a group id → display name mapping is trusted before it is read again. */
+export const DEFAULT_GROUP_NAME_TTL_MS = 5 * 60 * 1000;
+
+/** Parallel DescribeGroup calls; the Identity Store's request rate is shared with every other caller. */
+const DESCRIBE_GROUP_CONCURRENCY = 5;
+
+export interface IdentityStoreDirectoryOptions {
+  readonly client: IdentitystoreClient;
+  readonly identityStoreId: string;
+  readonly groupNameTtlMs?: number;
+  readonly clock?: Clock;
+}
+
+/** The Identity Store answered with something this adapter cannot trust. Never shown to a caller. */
+export class DirectoryResponseError extends Error {
+  constructor(operation: string, error: z.ZodError) {
+    const issues = error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    super(`unexpected ${operation} response from the Identity Store: ${issues.join('; ')}`);
+    this.name = 'DirectoryResponseError';
+  }
+}
+
+// Moto answers `null` for attributes a user does not have, the real service omits them: accept both.
+const externalIdSchema = z.object({ Issuer: z.string().min(1), Id: z.string().min(1) });
+
+const describeUserSchema = z.object({
+  UserId: z.string().min(1),
+  UserName: z.string().min(1),
+  DisplayName: z.string().nullish(),
+  Emails: z.array(z.object({ Value: z.string().nullish(), Primary: z.boolean().nullish() })).nullish(),
+  ExternalIds: z.array(externalIdSchema).nullish(),
+  UserStatus: z.string().nullish(),
+  Extensions: z.record(z.string(), z.unknown()).nullish(),
+});
+
+const getUserIdSchema = z.object({ UserId: z.string().min(1) });
+
+const membershipsPageSchema = z.object({
+  GroupMemberships: z.array(z.object({ GroupId: z.string().min(1) })),
+  NextToken: z.string().min(1).nullish(),
+});
+
+const describeGroupSchema = z.object({
+  GroupId: z.string().min(1),
+  DisplayName: z.string().min(1),
+});
+
+function parse<T extends z.ZodType>(schema: T, operation: string, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new DirectoryResponseError(operation, result.error);
+  return result.data;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ResourceNotFoundException';
+}
+
+/**
+ * The employee number from the enterprise extension. The API reference documents the extension as a
+ * JSON document without spelling out its members; the Identity Store follows SCIM's enterprise user
+ * schema (RFC 7643 §4.3), whose attribute is `employeeNumber`. The key is matched without regard to
+ * case so a differently cased spelling still links a person's accounts.
+ */
+function employeeNumberOf(extensions: Record<string, unknown> | null | undefined): string | undefined {
+  const enterprise = extensions?.[ENTERPRISE_EXTENSION];
+  if (typeof enterprise !== 'object' || enterprise === null) return undefined;
+  for (const [key, value] of Object.entries(enterprise)) {
+    if (key.toLowerCase() !== 'employeenumber') continue;
+    const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    if (text) return text;
+  }
+  return undefined;
+}
+
+function toDirectoryUser(user: z.infer<typeof describeUserSchema>): DirectoryUser {
+  const personKeys = [`user:${user.UserId}`];
+  for (const externalId of user.ExternalIds ?? [])
+    personKeys.push(`ext:${externalId.Issuer}:${externalId.Id}`);
+  const employeeNumber = employeeNumberOf(user.Extensions);
+  if (employeeNumber) personKeys.push(`emp:${employeeNumber}`);
+
+  const emails = (user.Emails ?? []).filter((email) => email.Value);
+  const email = (emails.find((candidate) => candidate.Primary) ?? emails[0])?.Value ?? undefined;
+
+  return {
+    userId: user.UserId,
+    userName: user.UserName,
+    ...(user.DisplayName ? { displayName: user.DisplayName } : {}),
+    ...(email ? { email } : {}),
+    personKeys: [...new Set(personKeys)],
+    // Absent status (moto, older identity stores) is an enabled user; any status other than ENABLED
+    // — DISABLED or one this code does not know yet — counts as inactive.
+    active: user.UserStatus == null || user.UserStatus === 'ENABLED',
+  };
+}
+
+export class IdentityStoreDirectory implements Directory {
+  private readonly client: IdentitystoreClient;
+  private readonly identityStoreId: string;
+  private readonly groupNameTtlMs: number;
+  private readonly clock: Clock;
+  private readonly groupNames = new Map<string, { displayName: string; expiresAt: number }>();
+
+  constructor(options: IdentityStoreDirectoryOptions) {
+    this.client = options.client;
+    this.identityStoreId = options.identityStoreId;
+    this.groupNameTtlMs = options.groupNameTtlMs ?? DEFAULT_GROUP_NAME_TTL_MS;
+    this.clock = options.clock ?? { now: () => new Date() };
+  }
+
+  async getUser(userId: string): Promise<DirectoryUser | undefined> {
+    try {
+      const response = await this.client.send(
+        new DescribeUserCommand({
+          IdentityStoreId: this.identityStoreId,
+          UserId: userId,
+          Extensions: [ENTERPRISE_EXTENSION],
+        }),
+      );
+      return toDirectoryUser(parse(describeUserSchema, 'DescribeUser', response));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  findUserByUserName(userName: string): Promise<DirectoryUser | undefined> {
+    return this.findUserBy('userName', userName);
+  }
+
+  /** `emails.value` is one of the two unique attributes GetUserId documents, so no ListUsers scan. */
+  findUserByEmail(email: string): Promise<DirectoryUser | undefined> {
+    return this.findUserBy('emails.value', email);
+  }
+
+  async groupsOf(userId: string): Promise<readonly string[]> {
+    const groupIds: string[] = [];
+    const seenTokens = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const response = await this.client.send(
+        new ListGroupMembershipsForMemberCommand({
+          IdentityStoreId: this.identityStoreId,
+          MemberId: { UserId: userId },
+          ...(nextToken ? { NextToken: nextToken } : {}),
+        }),
+      );
+      const page = parse(membershipsPageSchema, 'ListGroupMembershipsForMember', response);
+      for (const membership of page.GroupMemberships) groupIds.push(membership.GroupId);
+      nextToken = page.NextToken ?? undefined;
+      if (nextToken) {
+        // A token handed back twice would loop forever; a partial group list must not pass as whole.
+        if (seenTokens.has(nextToken))
+          throw new Error('ListGroupMembershipsForMember returned the same NextToken twice');
+        seenTokens.add(nextToken);
+      }
+    } while (nextToken);
+
+    const uniqueIds = [...new Set(groupIds)];
+    const names: string[] = [];
+    for (let start = 0; start < uniqueIds.length; start += DESCRIBE_GROUP_CONCURRENCY) {
+      const batch = uniqueIds.slice(start, start + DESCRIBE_GROUP_CONCURRENCY);
+      const resolved = await Promise.all(batch.map((groupId) => this.groupDisplayName(groupId)));
+      for (const name of resolved) if (name !== undefined) names.push(name);
+    }
+    return [...new Set(names)];
+  }
+
+  private async findUserBy(attributePath: 'userName' | 'emails.value', value: string) {
+    if (!value) return undefined;
+    let userId: string;
+    try {
+      const response = await this.client.send(
+        new GetUserIdCommand({
+          IdentityStoreId: this.identityStoreId,
+          AlternateIdentifier: { UniqueAttribute: { AttributePath: attributePath, AttributeValue: value } },
+        }),
+      );
+      userId = parse(getUserIdSchema, 'GetUserId', response).UserId;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    // Deleted between the two calls: getUser answers undefined, which is the truth by then.
+    return this.getUser(userId);
+  }
+
+  /** `undefined` when the group was deleted after the membership was listed. */
+  private async groupDisplayName(groupId: string): Promise<string | undefined> {
+    const now = this.clock.now().getTime();
+    const cached = this.groupNames.get(groupId);
+    if (cached && cached.expiresAt > now) return cached.displayName;
+    try {
+      const response = await this.client.send(
+        new DescribeGroupCommand({ IdentityStoreId: this.identityStoreId, GroupId: groupId }),
+      );
+      const { DisplayName } = parse(describeGroupSchema, 'DescribeGroup', response);
+      this.groupNames.set(groupId, { displayName: DisplayName, expiresAt: now + this.groupNameTtlMs });
+      return DisplayName;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      this.groupNames.delete(groupId);
+      return undefined;
+    }
+  }
+}
