@@ -46,7 +46,8 @@ export function testAccountId(): string {
 
 /** Builds a client for one moto account. */
 export function motoClient<C extends { middlewareStack: { use(p: Pluggable<object, object>): void } }>(
-  Ctor: new (config: ReturnType<typeof motoClientConfig>) => C,
+  // biome-ignore lint/suspicious/noExplicitAny: SDK clients declare their config as a rest tuple.
+  Ctor: new (...args: any[]) => C,
   accountId: string,
 ): C {
   const client = new Ctor(motoClientConfig());
