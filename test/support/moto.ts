@@ -45,12 +45,12 @@ export function testAccountId(): string {
 }
 
 /** Builds a client for one moto account. */
-export function motoClient<C extends { middlewareStack: { use(p: Pluggable<object, object>): void } }>(
+export function motoClient<C>(
   // biome-ignore lint/suspicious/noExplicitAny: SDK clients declare their config as a rest tuple.
   Ctor: new (...args: any[]) => C,
   accountId: string,
 ): C {
   const client = new Ctor(motoClientConfig());
-  client.middlewareStack.use(motoAccount(accountId));
+  (client as unknown as { middlewareStack: { use(p: unknown): void } }).middlewareStack.use(motoAccount(accountId));
   return client;
 }
