@@ -2,6 +2,7 @@
 // set (the Makefile starts one per `make test`). Files isolate themselves by moto account id.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -32,7 +33,9 @@ async function waitUntilUp(endpoint: string, child: ChildProcess): Promise<void>
 export default async function setup(): Promise<() => Promise<void>> {
   if (process.env.MOTO_ENDPOINT) return async () => {};
   const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  // See scripts/moto-server.py for why requests are served one at a time.
+  const script = fileURLToPath(new URL('../../scripts/moto-server.py', import.meta.url));
+  const child = spawn('python3', [script, '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;
   await waitUntilUp(endpoint, child);
   process.env.MOTO_ENDPOINT = endpoint;

@@ -1,0 +1,44 @@
+// `/v1/*` behind API Gateway (REST, IAM auth): maps the SigV4 caller to an Identity Store user and
+// runs the route's use case inline, so a caller learns at once whether a decision was taken.
+// One function serves every route: they share the same tables and grants, and one warm function
+// means fewer cold starts than one per route.
+
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { resolveCaller } from '#adapters/aws/caller-identity.ts';
+import { dispatch, makeV1Routes } from '#adapters/http/v1-api.ts';
+import { buildCoreDeps } from '#runtime/aws-deps.ts';
+import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { errorResponse } from '#runtime/http.ts';
+import { logger, metrics, tracer } from '#runtime/powertools.ts';
+
+const env = readEnv({
+  ACCESS_TABLE_NAME: nonEmpty,
+  AUDIT_TABLE_NAME: nonEmpty,
+  IDENTITY_STORE_ID: nonEmpty,
+  PAM_CONFIG_FILE: nonEmpty,
+});
+const deps = buildCoreDeps(env);
+const routes = makeV1Routes(deps);
+
+async function handleApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  try {
+    const actorId = await resolveCaller(event.requestContext?.identity, deps.directory, {
+      accountId: deps.catalog.config.identityCenter.hubAccountId,
+    });
+    logger.appendKeys({ actorId });
+    return await dispatch(routes, event, actorId);
+  } catch (error) {
+    return errorResponse(error, (internal) => logger.error('request failed', { error: internal }));
+  } finally {
+    logger.removeKeys(['actorId']);
+  }
+}
+
+export const handler = middy(handleApi)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(logMetrics(metrics));

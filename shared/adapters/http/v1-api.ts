@@ -1,0 +1,264 @@
+// The `/v1` JSON API: routes, their zod schemas, and the views they answer with. The caller has
+// already been mapped to an Identity Store user id (SigV4 → PamRequester session → user); every
+// route acts only as that id. Durations are ISO-8601 strings on the wire.
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { z } from 'zod';
+import type { CoreDeps } from '#app/deps.ts';
+import { makeListRequestableEntitlements, type RequestableEntitlement } from '#app/entitlements.ts';
+import {
+  makeActivateBreakGlass,
+  makeCreateRequest,
+  makeDecideRequest,
+  makeGetRequest,
+  makeListAwaitingMyApproval,
+  makeListMyRequests,
+  type UserAction,
+} from '#app/requests.ts';
+import { formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
+import { NotFoundError, ValidationError } from '#domain/errors.ts';
+import type { AccessRequest, Approval } from '#domain/model.ts';
+import { json, parseJsonBody, parseQuery } from '#runtime/http.ts';
+
+const isoDuration = z
+  .string()
+  .max(32)
+  .refine((text) => parseIsoDuration(text) !== undefined, {
+    message: 'expected an ISO-8601 duration such as PT2H',
+  })
+  .transform((text) => parseIsoDuration(text) as number);
+const reason = z.string().trim().min(1).max(1000);
+const ticket = z.string().trim().min(1).max(128);
+const comment = z.string().trim().min(1).max(1000);
+const entitlementId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected an entitlement id');
+const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
+const requestIdParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a request id (ULID)');
+
+function requestIdOf(params: Readonly<Record<string, string>>): string {
+  const parsed = requestIdParam.safeParse(params.id);
+  if (!parsed.success) throw new ValidationError('path.id: expected a request id (ULID)');
+  return parsed.data;
+}
+
+const CreateBody = z.strictObject({
+  entitlementId,
+  accountId,
+  duration: isoDuration.optional(),
+  reason: reason.optional(),
+  ticket: ticket.optional(),
+  startAt: z.iso.datetime({ offset: true }).optional(),
+});
+const BreakGlassBody = z.strictObject({
+  entitlementId,
+  accountId,
+  duration: isoDuration.optional(),
+  reason,
+  ticket: ticket.optional(),
+});
+const DecisionBody = z.strictObject({ comment: comment.optional() });
+const ExtendBody = z.strictObject({ duration: isoDuration, reason: reason.optional() });
+const PageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  nextToken: z.string().max(2048).optional(),
+});
+
+export interface ApprovalView {
+  readonly approverId: string;
+  readonly at: string;
+  readonly comment?: string;
+}
+
+function approvalView(approval: Approval): ApprovalView {
+  return {
+    approverId: approval.approverId,
+    at: approval.at,
+    ...(approval.comment ? { comment: approval.comment } : {}),
+  };
+}
+
+/** What callers see of a request: person keys and the full snapshot stay internal. */
+export function requestView(request: AccessRequest) {
+  return {
+    id: request.id,
+    status: request.status,
+    requesterId: request.requesterId,
+    entitlementId: request.entitlementId,
+    entitlementTitle: request.snapshot.entitlementTitle,
+    accountId: request.accountId,
+    permissionSetName: request.snapshot.permissionSetName,
+    duration: formatIsoDuration(request.durationMs),
+    reason: request.reason ?? null,
+    ticket: request.ticket ?? null,
+    startAt: request.startAt ?? null,
+    approvals: request.approvals.map(approvalView),
+    approvalsRequired: request.snapshot.required,
+    approverGroups: request.snapshot.approverGroups,
+    denial: request.denial ?? null,
+    cancellation: request.cancellation ?? null,
+    revocation: request.revocation ?? null,
+    extension: request.extension
+      ? {
+          requestedBy: request.extension.requestedBy,
+          at: request.extension.at,
+          additional: formatIsoDuration(request.extension.additionalMs),
+          reason: request.extension.reason ?? null,
+          approvals: request.extension.approvals.map(approvalView),
+        }
+      : null,
+    grant: request.grant
+      ? {
+          grantVersion: request.grant.grantVersion,
+          startedAt: request.grant.startedAt,
+          expiresAt: request.grant.expiresAt,
+          totalDuration: formatIsoDuration(request.grant.totalDurationMs),
+        }
+      : null,
+    breakGlass: request.breakGlass ?? null,
+    failure: request.failure ?? null,
+    version: request.version,
+    createdAt: request.createdAt,
+    updatedAt: request.updatedAt,
+    endedAt: request.endedAt ?? null,
+  };
+}
+
+export function entitlementView(entitlement: RequestableEntitlement) {
+  const { maxDurationMs, defaultDurationMs, ...rest } = entitlement;
+  return {
+    ...rest,
+    maxDuration: formatIsoDuration(maxDurationMs),
+    defaultDuration: formatIsoDuration(defaultDurationMs),
+  };
+}
+
+interface RouteContext {
+  readonly actorId: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly event: APIGatewayProxyEvent;
+}
+
+interface Route {
+  readonly method: string;
+  readonly path: RegExp;
+  readonly params: readonly string[];
+  readonly run: (context: RouteContext) => Promise<APIGatewayProxyResult>;
+}
+
+function route(method: string, template: string, run: Route['run']): Route {
+  const params: string[] = [];
+  const pattern = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { method, path: new RegExp(`^${pattern}/?$`), params, run };
+}
+
+function body(event: APIGatewayProxyEvent) {
+  return { text: event.body, base64: event.isBase64Encoded };
+}
+
+/** Builds the route table over the use cases. */
+export function makeV1Routes(deps: CoreDeps): readonly Route[] {
+  const createRequest = makeCreateRequest(deps);
+  const activateBreakGlass = makeActivateBreakGlass(deps);
+  const decideRequest = makeDecideRequest(deps);
+  const getRequest = makeGetRequest(deps);
+  const listMine = makeListMyRequests(deps);
+  const listAwaiting = makeListAwaitingMyApproval(deps);
+  const listEntitlements = makeListRequestableEntitlements(deps);
+
+  const decision = (action: Exclude<UserAction, 'extend'>) =>
+    route('POST', `/v1/requests/{id}/${action}`, async ({ actorId, params, event }) => {
+      const requestId = requestIdOf(params);
+      const { text, base64 } = body(event);
+      const input = parseJsonBody(DecisionBody, text, base64);
+      const request = await decideRequest({
+        action,
+        actorId,
+        requestId,
+        ...(input.comment ? { comment: input.comment } : {}),
+      });
+      return json(200, requestView(request));
+    });
+
+  return [
+    route('POST', '/v1/requests', async ({ actorId, event }) => {
+      const { text, base64 } = body(event);
+      const input = parseJsonBody(CreateBody, text, base64);
+      const request = await createRequest({
+        actorId,
+        entitlementId: input.entitlementId,
+        accountId: input.accountId,
+        ...(input.duration === undefined ? {} : { durationMs: input.duration }),
+        ...(input.reason === undefined ? {} : { reason: input.reason }),
+        ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+        ...(input.startAt === undefined ? {} : { startAt: input.startAt }),
+      });
+      return json(201, requestView(request));
+    }),
+    route('GET', '/v1/requests', async ({ actorId, event }) => {
+      const query = parseQuery(PageQuery, event.queryStringParameters);
+      const page = await listMine({ actorId, ...query });
+      return json(200, { items: page.items.map(requestView), nextToken: page.nextToken ?? null });
+    }),
+    route('GET', '/v1/approvals', async ({ actorId, event }) => {
+      const query = parseQuery(PageQuery, event.queryStringParameters);
+      const page = await listAwaiting({ actorId, ...query });
+      return json(200, { items: page.items.map(requestView), nextToken: page.nextToken ?? null });
+    }),
+    route('GET', '/v1/entitlements', async ({ actorId, event }) => {
+      const query = parseQuery(PageQuery, event.queryStringParameters);
+      const page = await listEntitlements({ actorId, ...query });
+      return json(200, { items: page.items.map(entitlementView), nextToken: page.nextToken ?? null });
+    }),
+    route('GET', '/v1/requests/{id}', async ({ actorId, params }) => {
+      const request = await getRequest({ actorId, requestId: requestIdOf(params) });
+      return json(200, requestView(request));
+    }),
+    decision('approve'),
+    decision('deny'),
+    decision('cancel'),
+    decision('revoke'),
+    decision('review'),
+    route('POST', '/v1/requests/{id}/extend', async ({ actorId, params, event }) => {
+      const requestId = requestIdOf(params);
+      const { text, base64 } = body(event);
+      const input = parseJsonBody(ExtendBody, text, base64);
+      const request = await decideRequest({
+        action: 'extend',
+        actorId,
+        requestId,
+        additionalMs: input.duration,
+        ...(input.reason ? { comment: input.reason } : {}),
+      });
+      return json(200, requestView(request));
+    }),
+    route('POST', '/v1/break-glass', async ({ actorId, event }) => {
+      const { text, base64 } = body(event);
+      const input = parseJsonBody(BreakGlassBody, text, base64);
+      const request = await activateBreakGlass({
+        actorId,
+        entitlementId: input.entitlementId,
+        accountId: input.accountId,
+        reason: input.reason,
+        ...(input.duration === undefined ? {} : { durationMs: input.duration }),
+        ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+      });
+      return json(201, requestView(request));
+    }),
+  ];
+}
+
+/** Finds the route for a method and path; an unknown path is a 404 in the API's error format. */
+export function dispatch(routes: readonly Route[], event: APIGatewayProxyEvent, actorId: string) {
+  const path = event.path.replace(/^\/(?!v1\/)[^/]+(?=\/v1\/)/, '');
+  for (const candidate of routes) {
+    if (candidate.method !== event.httpMethod) continue;
+    const match = candidate.path.exec(path);
+    if (!match) continue;
+    const params = Object.fromEntries(
+      candidate.params.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]),
+    );
+    return candidate.run({ actorId, params, event });
+  }
+  throw new NotFoundError(`no route ${event.httpMethod} ${path}`);
+}

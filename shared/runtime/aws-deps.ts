@@ -1,0 +1,57 @@
+// Builds the request core's dependencies from AWS adapters, once per cold start. The config file
+// is validated with the same schema as at synth, so a bad bundle fails the cold start loudly.
+import { isAbsolute, join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { DynamoAccessStore } from '#adapters/aws/dynamo-access-store.ts';
+import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
+import { IdentityStoreDirectory } from '#adapters/aws/identity-store-directory.ts';
+import { systemClock, ulidGenerator } from '#adapters/system.ts';
+import { makeCatalog } from '#app/catalog.ts';
+import type { CoreDeps } from '#app/deps.ts';
+import { loadConfigFile } from '#config/load.ts';
+import { logger, tracer } from './powertools.ts';
+
+export interface CoreEnv {
+  readonly ACCESS_TABLE_NAME: string;
+  readonly AUDIT_TABLE_NAME: string;
+  readonly IDENTITY_STORE_ID: string;
+  readonly PAM_CONFIG_FILE: string;
+}
+
+export function configPath(file: string): string {
+  if (isAbsolute(file)) return file;
+  return join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+}
+
+export function buildCoreDeps(env: CoreEnv): CoreDeps & { dynamo: DynamoDBClient } {
+  const config = loadConfigFile(configPath(env.PAM_CONFIG_FILE));
+  const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+  const identityStore = tracer.captureAWSv3Client(new IdentitystoreClient({}));
+  const clock = systemClock;
+  const ids = ulidGenerator(clock);
+  return {
+    dynamo,
+    store: new DynamoAccessStore({
+      client: dynamo,
+      accessTable: env.ACCESS_TABLE_NAME,
+      auditTable: env.AUDIT_TABLE_NAME,
+      ids,
+    }),
+    audit: new DynamoAuditLog({ client: dynamo, auditTable: env.AUDIT_TABLE_NAME, ids }),
+    directory: new IdentityStoreDirectory({
+      client: identityStore,
+      identityStoreId: env.IDENTITY_STORE_ID,
+      clock,
+    }),
+    catalog: makeCatalog(config),
+    clock,
+    ids,
+    diagnostics: {
+      auditOfRejectionFailed({ action, code, requestId, error }) {
+        // Alarmed on via the metric filter on this message; the refusal itself still stood.
+        logger.error('could not audit a refused action', { action, code, requestId, error });
+      },
+    },
+  };
+}

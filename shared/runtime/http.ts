@@ -1,0 +1,70 @@
+// The HTTP edge: JSON bodies validated with zod, and one mapping from errors to responses.
+// PamErrors answer with their stable code and safe message; anything else is a 500 whose details
+// go to the log only, never to the caller.
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { z } from 'zod';
+import { isPamError, ValidationError } from '#domain/errors.ts';
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(body),
+  };
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[], root: string): string {
+  return issues
+    .map((issue) => {
+      const path = issue.path.reduce<string>(
+        (text, part) => (typeof part === 'number' ? `${text}[${part}]` : `${text}.${String(part)}`),
+        root,
+      );
+      return `${path}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Parses a JSON body with a zod schema; every failure is a ValidationError naming the field path. */
+export function parseJsonBody<S extends z.ZodType>(
+  schema: S,
+  body: string | null,
+  isBase64 = false,
+): z.infer<S> {
+  let raw: unknown = {};
+  if (body !== null && body !== '') {
+    try {
+      raw = JSON.parse(isBase64 ? Buffer.from(body, 'base64').toString('utf8') : body);
+    } catch {
+      throw new ValidationError('body: expected a JSON object');
+    }
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ValidationError(formatIssues(result.error.issues, 'body'));
+  return result.data;
+}
+
+export function parseQuery<S extends z.ZodType>(
+  schema: S,
+  query: Record<string, string | undefined> | null,
+): z.infer<S> {
+  const result = schema.safeParse(query ?? {});
+  if (!result.success) throw new ValidationError(formatIssues(result.error.issues, 'query'));
+  return result.data;
+}
+
+export function errorResponse(error: unknown, onInternal: (error: unknown) => void): APIGatewayProxyResult {
+  if (isPamError(error)) {
+    const body: ErrorBody = { error: { code: error.code, message: error.message } };
+    return json(error.httpStatus, body);
+  }
+  onInternal(error);
+  const body: ErrorBody = {
+    error: { code: 'INTERNAL', message: 'internal error; the request was not completed' },
+  };
+  return json(500, body);
+}

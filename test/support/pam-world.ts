@@ -1,0 +1,256 @@
+// A cloud-pam hub inside one moto account, for tests that drive the real handlers in-process:
+// tables, an Identity Store with demo people and groups, a config file, and the environment the
+// deployed functions get. The handlers' SDK clients reach moto through AWS_ENDPOINT_URL with an IAM
+// access key created in this account, which is how moto attributes their calls to it (no header
+// injection inside production code).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateGroupCommand,
+  CreateGroupMembershipCommand,
+  CreateUserCommand as CreateIdentityUserCommand,
+  IdentitystoreClient,
+} from '@aws-sdk/client-identitystore';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { MOTO_REGION, motoClient, motoEndpoint, testAccountId } from './moto.ts';
+import { createTables, testTableNames } from './tables.ts';
+
+export const PEOPLE = {
+  alice: { groups: ['engineers'] },
+  erin: { groups: ['engineers'] },
+  bob: { groups: ['cloud-ops'] },
+  carol: { groups: ['cloud-ops'] },
+  dave: { groups: ['pam-admins'] },
+  mallory: { groups: [] as string[] },
+} as const;
+export type Person = keyof typeof PEOPLE;
+const GROUPS = ['engineers', 'cloud-ops', 'pam-admins'] as const;
+
+export const DEV_ACCOUNT = '333333333333';
+export const PROD_ACCOUNT = '444444444444';
+const MANAGEMENT_ACCOUNT = '222222222222';
+
+/** The source config (same form as infra/config/example.yaml; JSON is YAML). */
+function configDocument(hubAccountId: string, identityStoreId: string, groupIds: Record<string, string>) {
+  return {
+    identityCenter: {
+      instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6',
+      identityStoreId,
+      hubAccountId,
+      managementAccountId: MANAGEMENT_ACCOUNT,
+      organizationId: 'o-a1b2c3d4e5',
+      groupIds,
+    },
+    admins: ['pam-admins'],
+    drift: { mode: 'remove' },
+    entitlements: [
+      {
+        id: 'dev-readonly',
+        title: 'Read-only in dev',
+        kind: 'aws-role',
+        target: {
+          accounts: [DEV_ACCOUNT],
+          permissionSet: { name: 'DevReadOnly', managedPolicies: ['ReadOnlyAccess'] },
+        },
+        eligible: ['engineers'],
+        approval: { approvers: ['cloud-ops'], required: 1 },
+        maxDuration: 'PT4H',
+        requireReason: true,
+      },
+      {
+        id: 'prod-admin',
+        title: 'Administrator in prod',
+        kind: 'aws-role',
+        target: {
+          accounts: [PROD_ACCOUNT],
+          permissionSet: { name: 'ProdAdmin', managedPolicies: ['AdministratorAccess'] },
+        },
+        eligible: ['engineers'],
+        approval: { approvers: ['cloud-ops'], required: 2 },
+        maxDuration: 'PT2H',
+        maxTotalDuration: 'PT4H',
+        requireReason: true,
+        ticketPattern: '^OPS-[0-9]{1,6}$',
+        breakGlass: ['cloud-ops'],
+        strictExpiry: true,
+        privileged: true,
+      },
+    ],
+  };
+}
+
+export interface PamWorld {
+  readonly accountId: string;
+  readonly identityStoreId: string;
+  readonly userIds: Readonly<Record<Person, string>>;
+  readonly dynamo: DynamoDBClient;
+  readonly identityStore: IdentitystoreClient;
+  readonly tables: ReturnType<typeof testTableNames>;
+  readonly configFile: string;
+}
+
+function randomStoreId(): string {
+  return `d-${Array.from({ length: 10 }, () => Math.floor(Math.random() * 16).toString(16)).join('')}`;
+}
+
+/** Creates the hub in a fresh moto account and points this process's AWS environment at it. */
+export async function createPamWorld(): Promise<PamWorld> {
+  const accountId = testAccountId();
+  const iam = motoClient(IAMClient, accountId);
+  await iam.send(new CreateUserCommand({ UserName: 'pam-handlers' }));
+  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'pam-handlers' }));
+  if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error('moto returned no access key');
+
+  const dynamo = motoClient(DynamoDBClient, accountId);
+  const tables = testTableNames();
+  await createTables(dynamo, tables);
+
+  const identityStore = motoClient(IdentitystoreClient, accountId);
+  const identityStoreId = randomStoreId();
+  const groupIds: Record<string, string> = {};
+  for (const group of GROUPS) {
+    const { GroupId } = await identityStore.send(
+      new CreateGroupCommand({ IdentityStoreId: identityStoreId, DisplayName: group }),
+    );
+    if (!GroupId) throw new Error('moto returned no GroupId');
+    groupIds[group] = GroupId;
+  }
+  const userIds = {} as Record<Person, string>;
+  for (const [name, person] of Object.entries(PEOPLE) as [Person, (typeof PEOPLE)[Person]][]) {
+    const { UserId } = await identityStore.send(
+      new CreateIdentityUserCommand({
+        IdentityStoreId: identityStoreId,
+        UserName: name,
+        DisplayName: name,
+        Name: { GivenName: name, FamilyName: 'Demo' },
+        Emails: [{ Value: `${name}@example.com`, Type: 'work', Primary: true }],
+      }),
+    );
+    if (!UserId) throw new Error('moto returned no UserId');
+    userIds[name] = UserId;
+    for (const group of person.groups) {
+      await identityStore.send(
+        new CreateGroupMembershipCommand({
+          IdentityStoreId: identityStoreId,
+          GroupId: groupIds[group],
+          MemberId: { UserId },
+        }),
+      );
+    }
+  }
+
+  const directory = mkdtempSync(join(tmpdir(), 'pam-world-'));
+  const configFile = join(directory, 'pam-config.json');
+  writeFileSync(configFile, JSON.stringify(configDocument(accountId, identityStoreId, groupIds), null, 2));
+
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: motoEndpoint(),
+    AWS_REGION: MOTO_REGION,
+    AWS_ACCESS_KEY_ID: AccessKey.AccessKeyId,
+    AWS_SECRET_ACCESS_KEY: AccessKey.SecretAccessKey,
+    ACCESS_TABLE_NAME: tables.access,
+    AUDIT_TABLE_NAME: tables.audit,
+    IDEMPOTENCY_TABLE_NAME: tables.idempotency,
+    IDENTITY_STORE_ID: identityStoreId,
+    PAM_CONFIG_FILE: configFile,
+    COMMANDS_QUEUE_URL: `${motoEndpoint()}/${accountId}/pam-commands.fifo`,
+    POWERTOOLS_SERVICE_NAME: 'test',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
+  return { accountId, identityStoreId, userIds, dynamo, identityStore, tables, configFile };
+}
+
+export const lambdaContext = {
+  functionName: 'test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'test-request',
+  logGroupName: '/aws/lambda/test',
+  logStreamName: 'test',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+} as unknown as Context;
+
+/** The requestContext API Gateway builds for a SigV4 call from a PamRequester session of `userName`. */
+export function apiEvent(
+  hubAccountId: string,
+  userName: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  query?: Record<string, string>,
+): APIGatewayProxyEvent {
+  return {
+    httpMethod: method,
+    path,
+    resource: '/v1/{proxy+}',
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+    headers: { 'content-type': 'application/json' },
+    multiValueHeaders: {},
+    queryStringParameters: query ?? null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: path.replace(/^\/v1\//, '') },
+    stageVariables: null,
+    requestContext: {
+      accountId: hubAccountId,
+      apiId: 'testapi',
+      httpMethod: method,
+      path: `/prod${path}`,
+      stage: 'prod',
+      requestId: 'req',
+      requestTimeEpoch: Date.now(),
+      resourceId: 'res',
+      resourcePath: '/v1/{proxy+}',
+      protocol: 'HTTP/1.1',
+      authorizer: null,
+      identity: {
+        userArn: `arn:aws:sts::${hubAccountId}:assumed-role/AWSReservedSSO_PamRequester_0a1b2c3d4e5f6a7b/${userName}`,
+        user: `AROAEXAMPLE:${userName}`,
+        caller: `AROAEXAMPLE:${userName}`,
+        accountId: hubAccountId,
+        accessKey: null,
+        apiKey: null,
+        apiKeyId: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: 'o-a1b2c3d4e5',
+        sourceIp: '127.0.0.1',
+        userAgent: 'vitest',
+        clientCert: null,
+      },
+    },
+  } as APIGatewayProxyEvent;
+}
+
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface ApiAnswer<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+}
+
+/** Calls the real handle-api handler as `userName`. */
+export function apiClient(handler: ApiHandler, hubAccountId: string) {
+  return async <T = Record<string, unknown>>(
+    userName: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string>,
+  ): Promise<ApiAnswer<T>> => {
+    const result = await handler(apiEvent(hubAccountId, userName, method, path, body, query), lambdaContext);
+    return { status: result.statusCode, body: JSON.parse(result.body) as T };
+  };
+}
