@@ -63,7 +63,8 @@ const handleRecord = makeIdempotent(
 
 async function handleBatch(event: SQSEvent, context: Context) {
   idempotency.registerLambdaContext(context);
-  return processPartialResponse(event, handleRecord, processor, { context });
+  // One request's failure must not hold up other requests' commands: skip only its group.
+  return processPartialResponse(event, handleRecord, processor, { context, skipGroupOnError: true });
 }
 
 export const handler = middy(handleBatch)
