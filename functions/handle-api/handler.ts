@@ -40,5 +40,6 @@ async function handleApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyRe
 
 export const handler = middy(handleApi)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
+  // Responses carry reasons, tickets and comments: keep them out of X-Ray.
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(logMetrics(metrics));

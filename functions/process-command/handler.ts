@@ -1,7 +1,8 @@
 // The commands queue worker (SQS FIFO, MessageGroupId = request id). Records of a batch are handled
-// in order; after a failure the rest of that group's records are returned for retry so one
-// request's commands never overtake each other. Each command body is processed at most once within
-// 24 h (Powertools Idempotency on DynamoDB), beyond SQS's 5-minute deduplication window.
+// in order; after a failure the rest of that request's records are returned for retry, so its
+// commands never overtake each other, while other requests' commands go on (skipGroupOnError).
+// Each command body is processed at most once within 24 h (Powertools Idempotency on DynamoDB),
+// beyond SQS's 5-minute deduplication window.
 
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -69,5 +70,5 @@ async function handleBatch(event: SQSEvent, context: Context) {
 
 export const handler = middy(handleBatch)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(logMetrics(metrics));

@@ -248,6 +248,14 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
   ];
 }
 
+function decodePathPart(part: string | undefined): string {
+  try {
+    return decodeURIComponent(part ?? '');
+  } catch {
+    throw new ValidationError('path: malformed percent-encoding');
+  }
+}
+
 /** Finds the route for a method and path; an unknown path is a 404 in the API's error format. */
 export function dispatch(routes: readonly Route[], event: APIGatewayProxyEvent, actorId: string) {
   const path = event.path.replace(/^\/(?!v1\/)[^/]+(?=\/v1\/)/, '');
@@ -256,7 +264,7 @@ export function dispatch(routes: readonly Route[], event: APIGatewayProxyEvent, 
     const match = candidate.path.exec(path);
     if (!match) continue;
     const params = Object.fromEntries(
-      candidate.params.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]),
+      candidate.params.map((name, index) => [name, decodePathPart(match[index + 1])]),
     );
     return candidate.run({ actorId, params, event });
   }
