@@ -10,6 +10,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { resolveCaller } from '#adapters/aws/caller-identity.ts';
 import { dispatch, makeV1Routes } from '#adapters/http/v1-api.ts';
+import { requestScopedDirectory } from '#adapters/request-scoped-directory.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { errorResponse } from '#runtime/http.ts';
@@ -22,15 +23,15 @@ const env = readEnv({
   PAM_CONFIG_FILE: nonEmpty,
 });
 const deps = buildCoreDeps(env);
-const routes = makeV1Routes(deps);
 
 async function handleApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   try {
-    const actorId = await resolveCaller(event.requestContext?.identity, deps.directory, {
+    const directory = requestScopedDirectory(deps.directory);
+    const actorId = await resolveCaller(event.requestContext?.identity, directory, {
       accountId: deps.catalog.config.identityCenter.hubAccountId,
     });
     logger.appendKeys({ actorId });
-    return await dispatch(routes, event, actorId);
+    return await dispatch(makeV1Routes({ ...deps, directory }), event, actorId);
   } catch (error) {
     return errorResponse(error, (internal) => logger.error('request failed', { error: internal }));
   } finally {

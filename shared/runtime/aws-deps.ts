@@ -1,5 +1,5 @@
-// Builds the request core's dependencies from AWS adapters, once per cold start. The config file
-// is validated with the same schema as at synth, so a bad bundle fails the cold start loudly.
+// Builds the request core's dependencies from AWS adapters, once per cold start. A bad bundled
+// config fails the cold start loudly (see bundled-config.ts).
 import { isAbsolute, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
@@ -9,7 +9,7 @@ import { IdentityStoreDirectory } from '#adapters/aws/identity-store-directory.t
 import { systemClock, ulidGenerator } from '#adapters/system.ts';
 import { makeCatalog } from '#app/catalog.ts';
 import type { CoreDeps } from '#app/deps.ts';
-import { loadConfigFile } from '#config/load.ts';
+import { loadBundledConfig } from './bundled-config.ts';
 import { logger, tracer } from './powertools.ts';
 
 export interface CoreEnv {
@@ -25,7 +25,7 @@ export function configPath(file: string): string {
 }
 
 export function buildCoreDeps(env: CoreEnv): CoreDeps & { dynamo: DynamoDBClient } {
-  const config = loadConfigFile(configPath(env.PAM_CONFIG_FILE));
+  const config = loadBundledConfig(configPath(env.PAM_CONFIG_FILE));
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
   const identityStore = tracer.captureAWSv3Client(new IdentitystoreClient({}));
   const clock = systemClock;

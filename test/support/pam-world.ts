@@ -15,6 +15,7 @@ import {
   IdentitystoreClient,
 } from '@aws-sdk/client-identitystore';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { parseConfig } from '#config/load.ts';
 import { MOTO_REGION, motoClient, motoEndpoint, testAccountId } from './moto.ts';
 import { createTables, testTableNames } from './tables.ts';
 
@@ -33,7 +34,7 @@ export const DEV_ACCOUNT = '333333333333';
 export const PROD_ACCOUNT = '444444444444';
 const MANAGEMENT_ACCOUNT = '222222222222';
 
-/** The source config (same form as infra/config/example.yaml; JSON is YAML). */
+/** The source config, in the form of infra/config/example.yaml. */
 function configDocument(hubAccountId: string, identityStoreId: string, groupIds: Record<string, string>) {
   return {
     identityCenter: {
@@ -144,7 +145,12 @@ export async function createPamWorld(): Promise<PamWorld> {
 
   const directory = mkdtempSync(join(tmpdir(), 'pam-world-'));
   const configFile = join(directory, 'pam-config.json');
-  writeFileSync(configFile, JSON.stringify(configDocument(accountId, identityStoreId, groupIds), null, 2));
+  // What synth bundles: the validated config, as JSON.
+  const config = parseConfig(
+    JSON.stringify(configDocument(accountId, identityStoreId, groupIds)),
+    'pam-world',
+  );
+  writeFileSync(configFile, JSON.stringify(config));
 
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: motoEndpoint(),

@@ -1,0 +1,79 @@
+// The config as the functions receive it: the *validated* PamConfig that synth wrote into the
+// bundle as JSON. Cold start checks its shape with zod and its integrity against `configHash`,
+// without re-running the YAML parser and guardrails (seconds for a 10,000-entitlement config —
+// synth already did that, and a config that fails them never reaches a bundle).
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
+import type { PamConfig } from '#domain/model.ts';
+import { formatIssues } from './http.ts';
+
+const groups = z.array(z.string().min(1));
+const ms = z.number().int().nonnegative();
+
+const permissionSet = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  managedPolicies: z.array(z.string()),
+  customerManagedPolicies: z.array(z.strictObject({ name: z.string(), path: z.string() })),
+  inlinePolicy: z.record(z.string(), z.unknown()).optional(),
+});
+
+const entitlement = z.strictObject({
+  id: z.string().min(1),
+  title: z.string(),
+  description: z.string().optional(),
+  kind: z.enum(['aws-role', 'secret', 'session']),
+  target: z.strictObject({ accounts: z.array(z.string().regex(/^\d{12}$/)).min(1), permissionSet }),
+  eligible: groups,
+  approval: z.strictObject({
+    approvers: groups,
+    required: z.number().int().min(1),
+    autoApprove: z.boolean(),
+  }),
+  maxDurationMs: ms,
+  maxTotalDurationMs: ms,
+  defaultDurationMs: ms,
+  requireReason: z.boolean(),
+  ticketPattern: z.string().optional(),
+  breakGlass: groups,
+  strictExpiry: z.boolean(),
+  privileged: z.boolean(),
+});
+
+const compiledConfig = z.strictObject({
+  identityCenter: z.strictObject({
+    instanceArn: z.string().min(1),
+    identityStoreId: z.string().min(1),
+    hubAccountId: z.string().regex(/^\d{12}$/),
+    managementAccountId: z.string().regex(/^\d{12}$/),
+    organizationId: z.string().min(1),
+    groupIds: z.record(z.string(), z.string()),
+  }),
+  admins: groups,
+  drift: z.strictObject({ mode: z.enum(['remove', 'report']), graceMs: ms }),
+  approvalTimeoutMs: ms,
+  entitlements: z.array(entitlement),
+  configHash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** Parses and checks a bundled config; throws naming the field, or the hash mismatch. */
+export function parseBundledConfig(text: string): PamConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error('bundled config: not JSON');
+  }
+  const result = compiledConfig.safeParse(raw);
+  if (!result.success) throw new Error(`bundled config: ${formatIssues(result.error.issues, 'config')}`);
+  const { configHash, ...rest } = result.data;
+  if (sha256Hex(canonicalJson(rest)) !== configHash) {
+    throw new Error('bundled config: configHash does not match its content');
+  }
+  return result.data as PamConfig;
+}
+
+export function loadBundledConfig(path: string): PamConfig {
+  return parseBundledConfig(readFileSync(path, 'utf8'));
+}
