@@ -51,6 +51,8 @@ export function motoClient<C>(
   accountId: string,
 ): C {
   const client = new Ctor(motoClientConfig());
-  (client as unknown as { middlewareStack: { use(p: unknown): void } }).middlewareStack.use(motoAccount(accountId));
+  (client as unknown as { middlewareStack: { use(p: unknown): void } }).middlewareStack.use(
+    motoAccount(accountId),
+  );
   return client;
 }
