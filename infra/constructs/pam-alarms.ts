@@ -1,0 +1,82 @@
+// Operational alarms on one encrypted, TLS-only SNS topic: a message in any dead-letter queue, any
+// Lambda error, any 5xx from the API. Every alarm is "> 0": in a PAM system each one deserves a look.
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface PamAlarmsProps {
+  readonly encryptionKey: IKey;
+}
+
+export class PamAlarms extends Construct {
+  readonly topic: Topic;
+  private readonly action: SnsAction;
+
+  constructor(scope: Construct, id: string, props: PamAlarmsProps) {
+    super(scope, id);
+    const { account, region, partition } = Stack.of(this);
+    this.topic = new Topic(this, 'Topic', {
+      displayName: 'cloud-pam alarms',
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    // enforceSSL replaces SNS's default access policy, so CloudWatch alarms must be let in explicitly.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+        },
+      }),
+    );
+    this.action = new SnsAction(this.topic);
+  }
+
+  watchDeadLetterQueue(id: string, queue: IQueue): Alarm {
+    return this.alarm(
+      id,
+      queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      'A message reached a dead-letter queue: a command or job failed every retry.',
+    );
+  }
+
+  watchFunction(id: string, fn: IFunction): Alarm {
+    return this.alarm(
+      id,
+      fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      'A cloud-pam function failed (uncaught error, timeout or crash).',
+    );
+  }
+
+  watchApi(id: string, api: RestApi): Alarm {
+    return this.alarm(
+      id,
+      api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      'The cloud-pam API answered with a 5xx.',
+    );
+  }
+
+  private alarm(id: string, metric: IMetric, description: string): Alarm {
+    const alarm = new Alarm(this, id, {
+      metric,
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    alarm.addAlarmAction(this.action);
+    return alarm;
+  }
+}

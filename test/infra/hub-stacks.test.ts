@@ -1,0 +1,506 @@
+// Template assertions on the hub stacks synthesized (handlers bundled) from the example config:
+// encryption, retention, IAM scoping, the /v1 resource policy, the PamRequester permission set and
+// the alarms. One synth for the whole file.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '#config/load.ts';
+import type { PamConfig } from '#domain/model.ts';
+import { defineHub } from '../../infra/app.ts';
+import { participatingGroups } from '../../infra/constructs/requester-access.ts';
+
+type Json = Record<string, unknown>;
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Json };
+
+let config: PamConfig;
+let data: Template;
+let service: Template;
+
+beforeAll(() => {
+  // Prepare
+  config = loadConfigFile('infra/config/example.yaml');
+  // CDK's built-in CloudFormation validation is slow; hub-compliance.test.ts runs it (and cfn-lint).
+  const app = new App({
+    outdir: mkdtempSync(path.join(tmpdir(), 'cloud-pam-cdk-')),
+    builtinCloudFormationValidation: false,
+  });
+  const stacks = defineHub(app, config, { region: 'eu-west-1' });
+  // Act
+  app.synth();
+  data = Template.fromStack(stacks.data);
+  service = Template.fromStack(stacks.service);
+});
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Renders `Fn::Join` of literals and `Ref`s as one string (`${AWS::Partition}`), recursively. */
+function flatten(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(flatten);
+  if (value === null || typeof value !== 'object') return value;
+  const object = value as Json;
+  if ('Ref' in object) return `\${${String(object.Ref)}}`;
+  const join = object['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join) return join[1].map((part) => String(flatten(part))).join(join[0]);
+  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, flatten(v)]));
+}
+
+/** The statements of every AWS::IAM::Policy attached to the role whose logical id starts with `rolePrefix`. */
+function statementsOfRole(template: Template, rolePrefix: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((policy) =>
+      JSON.stringify((policy as { Properties: Json }).Properties.Roles).includes(`"${rolePrefix}`),
+    )
+    .flatMap(
+      (policy) =>
+        (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+          .Statement,
+    );
+}
+
+function logicalIdOf(template: Template, type: string, props: Json): string {
+  const ids = Object.keys(template.findResources(type, { Properties: props }));
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+}
+
+describe('hub data stack', () => {
+  it('has one customer managed key that rotates and is retained', () => {
+    data.resourceCountIs('AWS::KMS::Key', 1);
+    data.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('pins the services in the key policy to this account', () => {
+    const key = Object.values(data.findResources('AWS::KMS::Key'))[0] as {
+      Properties: { KeyPolicy: { Statement: (Statement & { Principal: Json })[] } };
+    };
+    const statements = key.Properties.KeyPolicy.Statement.map(
+      (s) => flatten(s) as Statement & { Principal: Json },
+    );
+    const account = config.identityCenter.hubAccountId;
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
+          Condition: {
+            ArnLike: {
+              'kms:EncryptionContext:aws:logs:arn': `arn:\${AWS::Partition}:logs:eu-west-1:${account}:log-group:*`,
+            },
+          },
+        }),
+        expect.objectContaining({
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': account },
+            ArnLike: { 'aws:SourceArn': `arn:\${AWS::Partition}:cloudwatch:eu-west-1:${account}:alarm:*` },
+          },
+        }),
+      ]),
+    );
+    // Every other service statement names a principal: nothing is open to "*".
+    for (const s of statements) expect(s.Principal).not.toBe('*');
+  });
+
+  it.each([
+    ['access', 'pk', 'S', ['byRequester', 'byStatus']],
+    ['audit', 'chainId', 'S', ['chainHeads']],
+    ['idempotency', 'id', 'S', []],
+  ])(
+    'keeps the %s table on demand, PITR, CMK-encrypted, deletion-protected and retained',
+    (_name, pk, _type, indexes) => {
+      const tables = data.findResources('AWS::DynamoDB::Table', {
+        Properties: { KeySchema: Match.arrayWith([{ AttributeName: pk, KeyType: 'HASH' }]) },
+      });
+      expect(Object.keys(tables)).toHaveLength(1);
+      const [table] = Object.values(tables) as {
+        Properties: Json;
+        DeletionPolicy: string;
+        UpdateReplacePolicy: string;
+      }[];
+      expect(table?.DeletionPolicy).toBe('Retain');
+      expect(table?.UpdateReplacePolicy).toBe('Retain');
+      expect(table?.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: 'KMS',
+          KMSMasterKeyId: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
+        },
+      });
+      const indexNames = ((table?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[]).map(
+        (i) => i.IndexName,
+      );
+      expect(indexNames.sort()).toEqual([...indexes].sort());
+    },
+  );
+
+  it('streams both images of the access and audit tables', () => {
+    for (const pk of ['pk', 'chainId']) {
+      data.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: Match.arrayWith([{ AttributeName: pk, KeyType: 'HASH' }]),
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      });
+    }
+  });
+
+  it('keys audit events by (chainId, numeric seq) and expires idempotency records by TTL', () => {
+    data.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'chainId', KeyType: 'HASH' },
+        { AttributeName: 'seq', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: 'seq', AttributeType: 'N' }]),
+    });
+    data.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
+  });
+
+  it('outputs the table names', () => {
+    for (const name of ['AccessTableName', 'AuditTableName', 'IdempotencyTableName']) {
+      expect(Object.keys(data.findOutputs(name))).toEqual([name]);
+    }
+  });
+});
+
+describe('hub service stack: commands queue', () => {
+  it('is a KMS-encrypted FIFO queue with content-based deduplication and a FIFO DLQ after 5 receives', () => {
+    const dlq = logicalIdOf(service, 'AWS::SQS::Queue', {
+      FifoQueue: true,
+      RedrivePolicy: Match.absent(),
+    });
+    service.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: true,
+      KmsMasterKeyId: Match.anyValue(),
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 5 },
+    });
+    service.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      RedrivePolicy: Match.absent(),
+      KmsMasterKeyId: Match.anyValue(),
+    });
+  });
+
+  it('refuses non-TLS access to both queues', () => {
+    const policies = service.findResources('AWS::SQS::QueuePolicy', {
+      Properties: {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      },
+    });
+    expect(Object.keys(policies)).toHaveLength(2);
+  });
+
+  it('feeds process-command in batches of 10 with partial batch failures', () => {
+    service.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FunctionName: { Ref: Match.stringLikeRegexp('^ProcessCommand') },
+    });
+  });
+});
+
+describe('hub service stack: functions', () => {
+  it.each(['handle-api', 'process-command'])(
+    'runs %s on nodejs24.x, arm64, traced, with a retained encrypted log group',
+    (name) => {
+      const functions = service.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
+      });
+      expect(Object.keys(functions)).toHaveLength(1);
+      const fn = Object.values(functions)[0] as { Properties: Json };
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        Environment: {
+          Variables: {
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_METRICS_NAMESPACE: 'CloudPam',
+            POWERTOOLS_LOG_LEVEL: 'INFO',
+            PAM_CONFIG_FILE: 'pam-config.json',
+            IDENTITY_STORE_ID: config.identityCenter.identityStoreId,
+            ACCESS_TABLE_NAME: expect.anything(),
+            AUDIT_TABLE_NAME: expect.anything(),
+          },
+        },
+      });
+      const logGroupId = ((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref;
+      const logGroup = service.findResources('AWS::Logs::LogGroup')[logGroupId] as {
+        Properties: Json;
+        DeletionPolicy: string;
+      };
+      expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
+      expect(logGroup.Properties.KmsKeyId).toBeDefined();
+      expect(logGroup.DeletionPolicy).toBe('Retain');
+    },
+  );
+
+  it('gives each function only the environment it needs', () => {
+    service.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'handle-api',
+          COMMANDS_QUEUE_URL: Match.anyValue(),
+        }),
+      },
+    });
+    service.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'process-command',
+          IDEMPOTENCY_TABLE_NAME: Match.anyValue(),
+        }),
+      },
+    });
+    const handleApi = Object.values(
+      service.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'handle-api' } } },
+      }),
+    )[0] as { Properties: { Environment: { Variables: Json } } };
+    expect(handleApi.Properties.Environment.Variables.IDEMPOTENCY_TABLE_NAME).toBeUndefined();
+  });
+
+  it('never lets a function delete from the audit table', () => {
+    for (const role of ['HandleApiRole', 'ProcessCommandRole']) {
+      const onAudit = statementsOfRole(service, role).filter((s) =>
+        JSON.stringify(s.Resource).includes('AuditTable'),
+      );
+      expect(onAudit.length).toBeGreaterThan(0);
+      const actions = onAudit.flatMap((s) => asArray(s.Action));
+      expect(actions).toEqual(
+        expect.arrayContaining([
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:Query',
+        ]),
+      );
+      expect(actions).not.toContain('dynamodb:DeleteItem');
+      expect(actions).not.toContain('dynamodb:BatchWriteItem');
+      expect(actions.some((a) => a.includes('*'))).toBe(false);
+    }
+  });
+
+  it('scopes Identity Store reads to the configured store and never to Resource "*"', () => {
+    for (const role of ['HandleApiRole', 'ProcessCommandRole']) {
+      const directory = statementsOfRole(service, role).filter((s) =>
+        asArray(s.Action).some((a) => a.startsWith('identitystore:')),
+      );
+      expect(directory).toHaveLength(1);
+      const statement = directory[0] as Statement;
+      expect(asArray(statement.Action).sort()).toEqual(
+        [
+          'identitystore:DescribeGroup',
+          'identitystore:DescribeUser',
+          'identitystore:GetUserId',
+          'identitystore:ListGroupMembershipsForMember',
+          'identitystore:ListUsers',
+        ].sort(),
+      );
+      const resources = JSON.stringify(statement.Resource);
+      expect(statement.Resource).not.toEqual('*');
+      expect(asArray(statement.Resource)).not.toContain('*');
+      expect(resources).toContain(
+        `:identitystore::${config.identityCenter.managementAccountId}:identitystore/${config.identityCenter.identityStoreId}`,
+      );
+    }
+  });
+
+  it('uses Resource "*" only for the X-Ray write actions', () => {
+    const policies = Object.values(service.findResources('AWS::IAM::Policy')) as {
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    }[];
+    const starred = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s) => asArray(s.Resource as unknown).includes('*'));
+    expect(starred.length).toBeGreaterThan(0);
+    for (const s of starred) {
+      expect(asArray(s.Action).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    }
+  });
+
+  it('lets only handle-api send to the commands queue', () => {
+    const sends = (role: string) =>
+      statementsOfRole(service, role).filter((s) => asArray(s.Action).includes('sqs:SendMessage'));
+    expect(sends('HandleApiRole')).toHaveLength(1);
+    expect(sends('ProcessCommandRole')).toHaveLength(0);
+  });
+});
+
+describe('hub service stack: REST API', () => {
+  it('authorizes every method with AWS_IAM', () => {
+    const methods = Object.values(service.findResources('AWS::ApiGateway::Method')) as { Properties: Json }[];
+    expect(methods.length).toBeGreaterThan(0);
+    for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+    service.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}' });
+    service.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'ANY',
+      Integration: { Type: 'AWS_PROXY' },
+    });
+  });
+
+  it('admits only PamRequester sessions of the organization, with explicit Denies for everyone else', () => {
+    const arnPattern = 'arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_PamRequester_*';
+    const orgId = config.identityCenter.organizationId;
+    const invoke = { Action: 'execute-api:Invoke', Principal: '*', Resource: 'execute-api:/*/*/v1/*' };
+    service.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            ...invoke,
+            Effect: 'Allow',
+            Condition: {
+              StringEquals: { 'aws:PrincipalOrgID': orgId },
+              ArnLike: { 'aws:PrincipalArn': arnPattern },
+            },
+          }),
+          Match.objectLike({
+            ...invoke,
+            Effect: 'Deny',
+            Condition: { StringNotEquals: { 'aws:PrincipalOrgID': orgId } },
+          }),
+          Match.objectLike({
+            ...invoke,
+            Effect: 'Deny',
+            Condition: { ArnNotLike: { 'aws:PrincipalArn': arnPattern } },
+          }),
+        ]),
+      },
+    });
+    const api = Object.values(service.findResources('AWS::ApiGateway::RestApi'))[0] as {
+      Properties: { Policy: { Statement: Statement[] } };
+    };
+    const allows = api.Properties.Policy.Statement.filter((s) => s.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+  });
+
+  it('traces, throttles and writes JSON access logs on the stage', () => {
+    service.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      AccessLogSetting: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('^\\{.*"requestId":"\\$context.requestId".*\\}$'),
+      },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: Match.anyValue(),
+          ThrottlingBurstLimit: Match.anyValue(),
+          DataTraceEnabled: false,
+        }),
+      ]),
+    });
+  });
+
+  it('outputs the API URL and the commands queue URL', () => {
+    expect(Object.keys(service.findOutputs('ApiUrl'))).toEqual(['ApiUrl']);
+    expect(Object.keys(service.findOutputs('CommandsQueueUrl'))).toEqual(['CommandsQueueUrl']);
+  });
+});
+
+describe('hub service stack: PamRequester permission set', () => {
+  it('may only invoke this API’s /v1 routes', () => {
+    const apiId = logicalIdOf(service, 'AWS::ApiGateway::RestApi', { Name: 'cloud-pam' });
+    const sets = Object.values(service.findResources('AWS::SSO::PermissionSet')) as { Properties: Json }[];
+    expect(sets).toHaveLength(1);
+    const set = sets[0]?.Properties as {
+      Name: string;
+      InstanceArn: string;
+      InlinePolicy: { Statement: Statement[] };
+    };
+    expect(set.Name).toBe('PamRequester');
+    expect(set.InstanceArn).toBe(config.identityCenter.instanceArn);
+    expect(set.InlinePolicy.Statement).toHaveLength(1);
+    const [statement] = set.InlinePolicy.Statement as [Statement];
+    expect(statement).toMatchObject({ Effect: 'Allow', Action: 'execute-api:Invoke' });
+    const resource = JSON.stringify(statement.Resource);
+    expect(resource).toContain(`{"Ref":"${apiId}"}`);
+    expect(resource).toContain('/prod/*/v1/*');
+  });
+
+  it('is assigned in the hub account to every group that requests, approves, breaks glass or administers', () => {
+    const groups = participatingGroups(config);
+    expect(groups.length).toBeGreaterThan(0);
+    service.resourceCountIs('AWS::SSO::Assignment', groups.length);
+    for (const name of groups) {
+      service.hasResourceProperties('AWS::SSO::Assignment', {
+        PrincipalType: 'GROUP',
+        PrincipalId: config.identityCenter.groupIds[name],
+        TargetType: 'AWS_ACCOUNT',
+        TargetId: config.identityCenter.hubAccountId,
+        InstanceArn: config.identityCenter.instanceArn,
+      });
+    }
+  });
+});
+
+describe('hub service stack: alarms', () => {
+  it('encrypts the alarm topic and refuses non-TLS publishing', () => {
+    service.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    service.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms to the topic on every dead-letter queue holding a message', () => {
+    const topic = logicalIdOf(service, 'AWS::SNS::Topic', {});
+    const deadLetterQueues = Object.keys(
+      service.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } }),
+    );
+    expect(deadLetterQueues.length).toBeGreaterThan(0);
+    for (const dlq of deadLetterQueues) {
+      service.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        AlarmActions: [{ Ref: topic }],
+      });
+    }
+  });
+
+  it('alarms on errors of every function and on API 5xx', () => {
+    const topic = logicalIdOf(service, 'AWS::SNS::Topic', {});
+    for (const fn of Object.keys(service.findResources('AWS::Lambda::Function'))) {
+      service.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+        AlarmActions: [{ Ref: topic }],
+      });
+    }
+    service.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5XXError',
+      Threshold: 0,
+      AlarmActions: [{ Ref: topic }],
+    });
+  });
+});
