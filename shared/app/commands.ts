@@ -53,7 +53,7 @@ export function makeProcessCommand(deps: CoreDeps) {
         case 'expire': {
           const systemCommand =
             command.action === 'timeout'
-              ? ({ type: 'timeout' } as const)
+              ? ({ type: 'timeout', approvalTimeoutMs: deps.catalog.config.approvalTimeoutMs } as const)
               : ({ type: 'expire', grantVersion: command.grantVersion } as const);
           const { request, changed } = await applySystemCommand(command.requestId, systemCommand);
           return { outcome: changed ? 'applied' : 'no-op', request };

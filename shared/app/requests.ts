@@ -121,7 +121,7 @@ export interface DecisionInput {
 function userCommand(input: DecisionInput, actor: Actor): Command {
   switch (input.action) {
     case 'extend':
-      if (input.additionalMs === undefined) throw new ValidationError('durationMs: required to extend');
+      if (input.additionalMs === undefined) throw new ValidationError('duration: required to extend');
       return {
         type: 'extend',
         actor,
@@ -233,6 +233,7 @@ function decodeAwaitingToken(token: string | undefined): AwaitingToken {
       typeof parsed === 'object' &&
       parsed !== null &&
       typeof (parsed as AwaitingToken).s === 'number' &&
+      Number.isInteger((parsed as AwaitingToken).s) &&
       (parsed as AwaitingToken).s >= 0 &&
       (parsed as AwaitingToken).s < AWAITING.length &&
       ((parsed as AwaitingToken).t === undefined || typeof (parsed as AwaitingToken).t === 'string')

@@ -5,7 +5,7 @@
 //   PENDING --approve (quorum not reached)--> PENDING        PENDING --deny--> DENIED
 //   PENDING --approve (quorum)--> APPROVED --start--> PROVISIONING --activate--> ACTIVE
 //   APPROVED --schedule--> SCHEDULED --start--> PROVISIONING   PROVISIONING --fail--> FAILED
-//   PENDING|SCHEDULED --cancel--> CANCELLED    PENDING|SCHEDULED --timeout--> TIMED_OUT
+//   PENDING|SCHEDULED --cancel--> CANCELLED    PENDING|SCHEDULED --timeout (when due)--> TIMED_OUT
 //   ACTIVE --extend--> EXTENSION_PENDING --approve (quorum)--> ACTIVE (new expiry, grantVersion+1)
 //   EXTENSION_PENDING --deny|timeout--> ACTIVE
 //   ACTIVE|EXTENSION_PENDING --expire (current grantVersion)--> EXPIRED
@@ -54,7 +54,7 @@ export type Command =
       readonly reason?: string;
     }
   | { readonly type: 'review'; readonly actor: Actor; readonly comment?: string }
-  | { readonly type: 'timeout' }
+  | { readonly type: 'timeout'; readonly approvalTimeoutMs: number }
   | { readonly type: 'schedule' }
   | { readonly type: 'start-provisioning' }
   | { readonly type: 'activate' }
@@ -420,10 +420,21 @@ export function decide(request: AccessRequest, command: Command, now: Date): Out
       return { request: updated, events: [event], changed: true };
     }
     case 'timeout': {
+      // Due only once the wait has really lasted approvalTimeout: an early or forged timeout is a no-op.
+      const waitingSince =
+        request.status === 'EXTENSION_PENDING'
+          ? request.extension?.at
+          : request.status === 'SCHEDULED'
+            ? request.startAt
+            : request.createdAt;
+      const due =
+        waitingSince !== undefined && now.getTime() >= Date.parse(waitingSince) + command.approvalTimeoutMs;
       if (request.status === 'PENDING' || request.status === 'SCHEDULED') {
+        if (!due) return { request, events: [], changed: false };
         return end(request, now, 'TIMED_OUT', 'request.timed_out', SYSTEM_ACTOR_ID);
       }
       if (request.status === 'EXTENSION_PENDING') {
+        if (!due) return { request, events: [], changed: false };
         const updated = next(request, now, { status: 'ACTIVE', extension: undefined });
         const event: AuditDraft = {
           ...baseEvent(request, 'request.extension_denied', now, SYSTEM_ACTOR_ID),

@@ -683,7 +683,7 @@ export function fixtureRequest(status: RequestStatus, options: FixtureRequestOpt
       apply({ type: 'cancel', actor: requester });
       break;
     case 'TIMED_OUT':
-      apply({ type: 'timeout' });
+      apply({ type: 'timeout', approvalTimeoutMs: 0 });
       break;
     case 'FAILED':
       approveToQuorum();

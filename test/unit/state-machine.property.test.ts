@@ -113,7 +113,7 @@ const userStepArb: fc.Arbitrary<Step> = fc.record({
 
 const systemStepArb: fc.Arbitrary<Step> = fc
   .oneof(
-    fc.constant({ type: 'timeout' } as const),
+    fc.constant({ type: 'timeout', approvalTimeoutMs: 0 } as const),
     fc.constant({ type: 'schedule' } as const),
     fc.constant({ type: 'start-provisioning' } as const),
     fc.constant({ type: 'activate' } as const),
@@ -164,7 +164,7 @@ function resolve(step: Step, request: AccessRequest, requester: string): Concret
     const approver = nextApprover(request, counted);
     return approver
       ? { kind: 'user', action: 'approve', actorId: approver, additionalMs: 0 }
-      : system({ type: 'timeout' });
+      : system({ type: 'timeout', approvalTimeoutMs: 0 });
   };
   switch (request.status) {
     case 'PENDING':

@@ -53,6 +53,8 @@ function commandOf(type: CommandType, request: AccessRequest): Command {
       return { type, failure: 'assignment FAILED' };
     case 'expire':
       return { type, grantVersion: request.grant?.grantVersion ?? 1 };
+    case 'timeout':
+      return { type, approvalTimeoutMs: 0 };
     default:
       return { type };
   }
@@ -326,7 +328,11 @@ describe('extensions', () => {
 
   it.each<{ name: string; command: Command; type: string }>([
     { name: 'denied', command: { type: 'deny', actor: actor(U.alice) }, type: 'request.extension_denied' },
-    { name: 'timed out', command: { type: 'timeout' }, type: 'request.extension_denied' },
+    {
+      name: 'timed out',
+      command: { type: 'timeout', approvalTimeoutMs: 0 },
+      type: 'request.extension_denied',
+    },
   ])('returns to ACTIVE with the same expiry when the extension is $name', ({ command, type }) => {
     // Prepare
     const active = prodActive();

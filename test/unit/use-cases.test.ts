@@ -667,10 +667,7 @@ describe('reading and listing', () => {
       expect(code).toBe('VALIDATION_FAILED');
     });
 
-    it.skip('refuses a forged token whose position is not a whole number', async () => {
-      // BUG: shared/app/requests.ts decodeAwaitingToken (≈ line 222) accepts any number in [0, 2) as `s`,
-      // so {"s":0.5} indexes AWAITING[0.5] === undefined and listByStatus(undefined) is called: a
-      // forged token reaches the store (DynamoDB: a marshalling error → 500) instead of VALIDATION_FAILED.
+    it('refuses a forged token whose position is not a whole number', async () => {
       // Prepare
       const h = harness();
       const forged = Buffer.from(JSON.stringify({ s: 0.5 }), 'utf8').toString('base64url');
@@ -843,15 +840,20 @@ describe('the commands queue', () => {
     expect(h.audit.all()).toHaveLength(eventsBefore);
   });
 
-  it('applies a timeout to a pending request', async () => {
+  it('applies a timeout to a pending request once the approval timeout has passed', async () => {
     // Prepare
-    const { created, process } = await pendingProd();
+    const { h, created, process } = await pendingProd();
+    const timeoutMs = h.deps.catalog.config.approvalTimeoutMs;
 
     // Act
-    const result = await process({ action: 'timeout', requestId: created.id });
+    h.clock.advance(timeoutMs - 1000);
+    const early = await process({ action: 'timeout', requestId: created.id });
+    h.clock.advance(1000);
+    const due = await process({ action: 'timeout', requestId: created.id });
 
     // Assess
-    expect(result).toMatchObject({ outcome: 'applied', request: { status: 'TIMED_OUT' } });
+    expect(early).toMatchObject({ outcome: 'no-op', request: { status: 'PENDING', version: 1 } });
+    expect(due).toMatchObject({ outcome: 'applied', request: { status: 'TIMED_OUT' } });
   });
 
   it('refuses (without retry) an expiry of a request that never became active', async () => {
