@@ -1,7 +1,8 @@
 // An SQS FIFO work queue with its FIFO dead-letter queue: content-based deduplication, the hub CMK,
-// TLS only. Producers get SendMessage and the key only through SQS.
+// TLS only. Only the listed sender roles may send (resource policy); they get SendMessage and the
+// key only through SQS.
 import { Duration, Stack } from 'aws-cdk-lib';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, type IGrantable, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -12,6 +13,12 @@ export interface FifoWorkQueueProps {
   readonly visibilityTimeout: Duration;
   /** Receives before a message moves to the DLQ. */
   readonly maxReceiveCount?: number;
+  /**
+   * The only roles that may send. Everyone else is denied by the queue's resource policy, whatever
+   * their identity policies say: a command names the acting user, so a forged one is a decision.
+   * Empty means nobody may send yet.
+   */
+  readonly senders: readonly IRole[];
 }
 
 export class FifoWorkQueue extends Construct {
@@ -40,6 +47,20 @@ export class FifoWorkQueue extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
+    const senderArns = props.senders.map((role) => role.roleArn);
+    this.queue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyCloudPamSenders',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        ...(senderArns.length > 0
+          ? { conditions: { ArnNotEquals: { 'aws:PrincipalArn': senderArns } } }
+          : {}),
+      }),
+    );
+    for (const role of props.senders) this.grantSend(role);
   }
 
   /** SendMessage on the queue, and the CMK only as SQS uses it for the sender. */

@@ -2,7 +2,13 @@
 // Lambda error, any 5xx from the API. Every alarm is "> 0": in a PAM system each one deserves a look.
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -10,6 +16,8 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { REJECTION_AUDIT_FAILED_METRIC } from '#runtime/metric-names.ts';
+import { METRICS_NAMESPACE } from './pam-function.ts';
 
 export interface PamAlarmsProps {
   readonly encryptionKey: IKey;
@@ -64,6 +72,21 @@ export class PamAlarms extends Construct {
       id,
       api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
       'The cloud-pam API answered with a 5xx.',
+    );
+  }
+
+  /** A refused action that could not be audited (the refusal stood; the record is missing). */
+  watchRejectionAudit(id: string, serviceName: string): Alarm {
+    return this.alarm(
+      id,
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: REJECTION_AUDIT_FAILED_METRIC,
+        dimensionsMap: { service: serviceName },
+        period: Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+      'A refused action could not be written to the audit log.',
     );
   }
 

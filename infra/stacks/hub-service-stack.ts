@@ -44,6 +44,8 @@ export class HubServiceStack extends Stack {
       encryptionKey: key,
       visibilityTimeout: Duration.seconds(PROCESS_COMMAND_TIMEOUT.toSeconds() * 6),
       maxReceiveCount: 5,
+      // Slack, the scheduler and the reconciler become senders with their issues; /v1 decides inline.
+      senders: [],
     });
 
     this.handleApi = new PamFunction(this, 'HandleApi', {
@@ -56,8 +58,6 @@ export class HubServiceStack extends Stack {
       .bindTable({ table: props.accessTable, access: 'RW' })
       .bindTable({ table: props.auditTable, access: 'APPEND' })
       .allowDirectoryRead(config.identityCenter);
-    this.handleApi.addEnvironment('COMMANDS_QUEUE_URL', this.commands.queue.queueUrl);
-    this.handleApi.addPermissions(...this.commands.sendStatements());
 
     // Approve/deny commands check approvers' groups at decision time, so the worker reads the directory too.
     this.processCommand = new PamFunction(this, 'ProcessCommand', {
@@ -91,6 +91,8 @@ export class HubServiceStack extends Stack {
     this.alarms.watchFunction('HandleApiErrors', this.handleApi);
     this.alarms.watchFunction('ProcessCommandErrors', this.processCommand);
     this.alarms.watchApi('ApiServerErrors', this.api.api);
+    this.alarms.watchRejectionAudit('HandleApiRejectionAuditFailures', 'handle-api');
+    this.alarms.watchRejectionAudit('ProcessCommandRejectionAuditFailures', 'process-command');
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'CommandsQueueUrl', { value: this.commands.queue.queueUrl });

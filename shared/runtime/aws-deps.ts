@@ -1,6 +1,7 @@
 // Builds the request core's dependencies from AWS adapters, once per cold start. A bad bundled
 // config fails the cold start loudly (see bundled-config.ts).
 import { isAbsolute, join } from 'node:path';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { DynamoAccessStore } from '#adapters/aws/dynamo-access-store.ts';
@@ -10,7 +11,8 @@ import { systemClock, ulidGenerator } from '#adapters/system.ts';
 import { makeCatalog } from '#app/catalog.ts';
 import type { CoreDeps } from '#app/deps.ts';
 import { loadBundledConfig } from './bundled-config.ts';
-import { logger, tracer } from './powertools.ts';
+import { REJECTION_AUDIT_FAILED_METRIC } from './metric-names.ts';
+import { logger, metrics, tracer } from './powertools.ts';
 
 export interface CoreEnv {
   readonly ACCESS_TABLE_NAME: string;
@@ -49,8 +51,9 @@ export function buildCoreDeps(env: CoreEnv): CoreDeps & { dynamo: DynamoDBClient
     ids,
     diagnostics: {
       auditOfRejectionFailed({ action, code, requestId, error }) {
-        // Alarmed on via the metric filter on this message; the refusal itself still stood.
+        // Alarmed on (PamAlarms.watchRejectionAudit); the refusal itself still stood.
         logger.error('could not audit a refused action', { action, code, requestId, error });
+        metrics.addMetric(REJECTION_AUDIT_FAILED_METRIC, MetricUnit.Count, 1);
       },
     },
   };

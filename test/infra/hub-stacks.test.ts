@@ -13,7 +13,13 @@ import { defineHub } from '../../infra/app.ts';
 import { participatingGroups } from '../../infra/constructs/requester-access.ts';
 
 type Json = Record<string, unknown>;
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Json };
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Json;
+  Principal?: unknown;
+};
 
 let config: PamConfig;
 let data: Template;
@@ -256,7 +262,6 @@ describe('hub service stack: functions', () => {
       Environment: {
         Variables: Match.objectLike({
           POWERTOOLS_SERVICE_NAME: 'handle-api',
-          COMMANDS_QUEUE_URL: Match.anyValue(),
         }),
       },
     });
@@ -335,11 +340,31 @@ describe('hub service stack: functions', () => {
     }
   });
 
-  it('lets only handle-api send to the commands queue', () => {
+  it('lets no function send to the commands queue yet, and denies every other sender in the queue policy', () => {
     const sends = (role: string) =>
       statementsOfRole(service, role).filter((s) => asArray(s.Action).includes('sqs:SendMessage'));
-    expect(sends('HandleApiRole')).toHaveLength(1);
+    expect(sends('HandleApiRole')).toHaveLength(0);
     expect(sends('ProcessCommandRole')).toHaveLength(0);
+    const policies = Object.values(service.findResources('AWS::SQS::QueuePolicy')) as {
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    }[];
+    const denySends = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s) => s.Effect === 'Deny' && asArray(s.Action).includes('sqs:SendMessage'));
+    expect(denySends).toHaveLength(1);
+    expect(denySends[0]?.Principal).toEqual({ AWS: '*' });
+    expect(denySends[0]?.Condition).toBeUndefined();
+  });
+
+  it('alarms when a refused action could not be audited', () => {
+    for (const service_ of ['handle-api', 'process-command']) {
+      service.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'RejectionAuditFailed',
+        Namespace: 'CloudPam',
+        Dimensions: [{ Name: 'service', Value: service_ }],
+        AlarmActions: Match.anyValue(),
+      });
+    }
   });
 });
 

@@ -162,7 +162,6 @@ export async function createPamWorld(): Promise<PamWorld> {
     IDEMPOTENCY_TABLE_NAME: tables.idempotency,
     IDENTITY_STORE_ID: identityStoreId,
     PAM_CONFIG_FILE: configFile,
-    COMMANDS_QUEUE_URL: `${motoEndpoint()}/${accountId}/pam-commands.fifo`,
     POWERTOOLS_SERVICE_NAME: 'test',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
