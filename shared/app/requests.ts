@@ -168,7 +168,17 @@ export function makeDecideRequest(deps: CoreDeps) {
 
 export type SystemCommand = Extract<
   Command,
-  { type: 'timeout' | 'expire' | 'schedule' | 'start-provisioning' | 'activate' | 'fail' }
+  {
+    type:
+      | 'timeout'
+      | 'expire'
+      | 'schedule'
+      | 'start-provisioning'
+      | 'activate'
+      | 'assignment-succeeded'
+      | 'assignment-failed'
+      | 'fail';
+  }
 >;
 
 /** A transition the system makes (schedules, reconciler, grant engine). A stale one is a no-op. */

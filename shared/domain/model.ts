@@ -166,7 +166,12 @@ export interface AccessRequest {
   /** Person keys of the requester at request time (ExternalIds, employee number, user id). */
   readonly requesterPersonKeys: readonly string[];
   readonly entitlementId: string;
+  /** The (first) target account; `accountIds` lists all of them when a request names several. */
   readonly accountId: string;
+  /** Every target account (one assignment each); absent means just `accountId`. */
+  readonly accountIds?: readonly string[];
+  /** Accounts whose assignment has SUCCEEDED while PROVISIONING. */
+  readonly provisioned?: readonly string[];
   readonly durationMs: number;
   readonly reason?: string;
   readonly ticket?: string;
@@ -187,6 +192,11 @@ export interface AccessRequest {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly endedAt?: string;
+}
+
+/** The accounts a request grants access to: one Identity Center assignment each. */
+export function targetAccounts(request: Pick<AccessRequest, 'accountId' | 'accountIds'>): readonly string[] {
+  return request.accountIds && request.accountIds.length > 0 ? request.accountIds : [request.accountId];
 }
 
 /** A person acting, resolved from the Identity Store at decision time (never cached). */

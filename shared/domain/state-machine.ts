@@ -13,7 +13,14 @@
 //   break-glass: opened APPROVED (no approvals), flagged REVIEW_REQUIRED --review--> REVIEWED
 import { type AuditDraft, type AuditEventType, requestChainId } from './audit-types.ts';
 import { InvalidTransitionError, ValidationError } from './errors.ts';
-import type { AccessRequest, Actor, Approval, Entitlement, RequestStatus } from './model.ts';
+import {
+  type AccessRequest,
+  type Actor,
+  type Approval,
+  type Entitlement,
+  type RequestStatus,
+  targetAccounts,
+} from './model.ts';
 import {
   assertBreakGlassMember,
   assertDuration,
@@ -35,6 +42,8 @@ export interface OpenRequestInput {
   readonly entitlement: Entitlement;
   readonly configHash: string;
   readonly accountId: string;
+  /** Several target accounts in one grant (all or nothing); `accountId` must be the first. */
+  readonly accountIds?: readonly string[];
   readonly durationMs?: number;
   readonly reason?: string;
   readonly ticket?: string;
@@ -58,6 +67,8 @@ export type Command =
   | { readonly type: 'schedule' }
   | { readonly type: 'start-provisioning' }
   | { readonly type: 'activate' }
+  | { readonly type: 'assignment-succeeded'; readonly accountId: string }
+  | { readonly type: 'assignment-failed'; readonly accountId: string; readonly failure: string }
   | { readonly type: 'fail'; readonly failure: string }
   | { readonly type: 'expire'; readonly grantVersion: number };
 
@@ -106,11 +117,20 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
+function targetsOf(input: { accountId: string; accountIds?: readonly string[] }): readonly string[] {
+  const accountIds = input.accountIds && input.accountIds.length > 0 ? input.accountIds : [input.accountId];
+  if (accountIds[0] !== input.accountId || new Set(accountIds).size !== accountIds.length) {
+    throw new ValidationError('accountIds: expected distinct accounts, the first being accountId');
+  }
+  return accountIds;
+}
+
 /** Opens a request: validates eligibility, target, duration, reason and ticket; auto-approves when configured. */
 export function openRequest(input: OpenRequestInput): Outcome {
   const { entitlement, requester, now } = input;
   assertEligible(requester, entitlement);
-  assertTarget(entitlement, input.accountId);
+  const accountIds = targetsOf(input);
+  for (const accountId of accountIds) assertTarget(entitlement, accountId);
   const snapshot = takeSnapshot(entitlement, input.configHash);
   const durationMs = input.durationMs ?? entitlement.defaultDurationMs;
   assertDuration(durationMs, snapshot);
@@ -127,6 +147,7 @@ export function openRequest(input: OpenRequestInput): Outcome {
     requesterPersonKeys: [...requester.personKeys],
     entitlementId: entitlement.id,
     accountId: input.accountId,
+    ...(accountIds.length > 1 ? { accountIds } : {}),
     durationMs,
     ...optional('reason', reason),
     ...optional('ticket', ticket),
@@ -144,6 +165,7 @@ export function openRequest(input: OpenRequestInput): Outcome {
       reason: reason ?? null,
       details: {
         durationMs,
+        accountIds: [...accountIds],
         ticket: ticket ?? null,
         startAt: request.startAt ?? null,
         required: snapshot.required,
@@ -165,7 +187,8 @@ export function openRequest(input: OpenRequestInput): Outcome {
 export function openBreakGlass(input: Omit<OpenRequestInput, 'startAt'>): Outcome {
   const { entitlement, requester, now } = input;
   assertBreakGlassMember(requester, entitlement);
-  assertTarget(entitlement, input.accountId);
+  const accountIds = targetsOf(input);
+  for (const accountId of accountIds) assertTarget(entitlement, accountId);
   const snapshot = takeSnapshot(entitlement, input.configHash);
   const durationMs = input.durationMs ?? entitlement.defaultDurationMs;
   assertDuration(durationMs, snapshot);
@@ -178,6 +201,7 @@ export function openBreakGlass(input: Omit<OpenRequestInput, 'startAt'>): Outcom
     requesterPersonKeys: [...requester.personKeys],
     entitlementId: entitlement.id,
     accountId: input.accountId,
+    ...(accountIds.length > 1 ? { accountIds } : {}),
     durationMs,
     ...optional('reason', reason),
     ...optional('ticket', input.ticket?.trim() || undefined),
@@ -197,6 +221,27 @@ export function openBreakGlass(input: Omit<OpenRequestInput, 'startAt'>): Outcom
     },
   ];
   return { request, events, changed: true };
+}
+
+function activate(request: AccessRequest, now: Date): Outcome {
+  const expiresAt = new Date(now.getTime() + request.durationMs);
+  const grant = {
+    grantVersion: 1,
+    startedAt: iso(now),
+    expiresAt: iso(expiresAt),
+    totalDurationMs: request.durationMs,
+  };
+  const updated = next(request, now, { status: 'ACTIVE', grant });
+  const event: AuditDraft = {
+    ...baseEvent(request, 'grant.activated', now, SYSTEM_ACTOR_ID),
+    details: {
+      expiresAt: grant.expiresAt,
+      grantVersion: 1,
+      accountIds: [...targetAccounts(request)],
+      breakGlass: request.breakGlass !== undefined,
+    },
+  };
+  return { request: updated, events: [event], changed: true };
 }
 
 function next(request: AccessRequest, now: Date, patch: Partial<AccessRequest>): AccessRequest {
@@ -460,25 +505,34 @@ export function decide(request: AccessRequest, command: Command, now: Date): Out
       const event: AuditDraft = { ...baseEvent(request, 'grant.provisioning', now, SYSTEM_ACTOR_ID) };
       return { request: updated, events: [event], changed: true };
     }
-    case 'activate': {
+    case 'activate':
       if (request.status !== 'PROVISIONING') throw notAllowed(request, 'activate');
-      const expiresAt = new Date(now.getTime() + request.durationMs);
-      const grant = {
-        grantVersion: 1,
-        startedAt: iso(now),
-        expiresAt: iso(expiresAt),
-        totalDurationMs: request.durationMs,
-      };
-      const updated = next(request, now, { status: 'ACTIVE', grant });
-      const event: AuditDraft = {
-        ...baseEvent(request, 'grant.activated', now, SYSTEM_ACTOR_ID),
-        details: {
-          expiresAt: grant.expiresAt,
-          grantVersion: 1,
-          breakGlass: request.breakGlass !== undefined,
-        },
-      };
-      return { request: updated, events: [event], changed: true };
+      return activate(request, now);
+    case 'assignment-succeeded': {
+      // A result for a request that is no longer provisioning (revoked meanwhile) changes nothing;
+      // the grant engine releases the assignment it made.
+      if (request.status !== 'PROVISIONING') return { request, events: [], changed: false };
+      if (!targetAccounts(request).includes(command.accountId))
+        throw notAllowed(request, 'record an assignment for');
+      const provisioned = [...new Set([...(request.provisioned ?? []), command.accountId])];
+      const allDone = targetAccounts(request).every((accountId) => provisioned.includes(accountId));
+      if (allDone) return activate({ ...request, provisioned }, now);
+      if (provisioned.length === (request.provisioned ?? []).length)
+        return { request, events: [], changed: false };
+      return { request: next(request, now, { provisioned }), events: [], changed: true };
+    }
+    case 'assignment-failed': {
+      if (request.status !== 'PROVISIONING') return { request, events: [], changed: false };
+      const failure = `${command.accountId}: ${command.failure}`;
+      return end(
+        request,
+        now,
+        'FAILED',
+        'grant.failed',
+        SYSTEM_ACTOR_ID,
+        { failure },
+        { failure, accountId: command.accountId },
+      );
     }
     case 'fail': {
       if (request.status !== 'PROVISIONING') throw notAllowed(request, 'fail');

@@ -55,6 +55,10 @@ function commandOf(type: CommandType, request: AccessRequest): Command {
       return { type, grantVersion: request.grant?.grantVersion ?? 1 };
     case 'timeout':
       return { type, approvalTimeoutMs: 0 };
+    case 'assignment-succeeded':
+      return { type, accountId: request.accountId };
+    case 'assignment-failed':
+      return { type, accountId: request.accountId, failure: 'assignment FAILED' };
     default:
       return { type };
   }
@@ -71,6 +75,8 @@ const COMMAND_TYPES: readonly CommandType[] = [
   'schedule',
   'start-provisioning',
   'activate',
+  'assignment-succeeded',
+  'assignment-failed',
   'fail',
   'expire',
 ];
@@ -95,6 +101,13 @@ const DIAGRAM: Readonly<Record<CommandType, Partial<Record<RequestStatus, Expect
   schedule: { APPROVED: 'SCHEDULED' },
   'start-provisioning': { APPROVED: 'PROVISIONING', SCHEDULED: 'PROVISIONING' },
   activate: { PROVISIONING: 'ACTIVE' },
+  // Results arriving for a request no longer provisioning are harmless no-ops (the engine releases).
+  'assignment-succeeded': Object.fromEntries(
+    REQUEST_STATUSES.map((status) => [status, status === 'PROVISIONING' ? 'ACTIVE' : 'no-op']),
+  ) as Partial<Record<RequestStatus, Expected>>,
+  'assignment-failed': Object.fromEntries(
+    REQUEST_STATUSES.map((status) => [status, status === 'PROVISIONING' ? 'FAILED' : 'no-op']),
+  ) as Partial<Record<RequestStatus, Expected>>,
   fail: { PROVISIONING: 'FAILED' },
   expire: { ACTIVE: 'EXPIRED', EXTENSION_PENDING: 'EXPIRED', EXPIRED: 'no-op', REVOKED: 'no-op' },
 };
@@ -152,9 +165,10 @@ describe('decide over the whole diagram', () => {
         result = (error as PamError).code;
       }
 
-      // Assess: refused, or (a duplicate expiry of an ended grant) a no-op
-      const expected =
-        command === 'expire' && (status === 'EXPIRED' || status === 'REVOKED') ? 'no-op' : 'INVALID_STATE';
+      // Assess: refused, or a no-op (a duplicate expiry of an ended grant; a late assignment result)
+      const lateResult = command === 'assignment-succeeded' || command === 'assignment-failed';
+      const duplicateExpiry = command === 'expire' && (status === 'EXPIRED' || status === 'REVOKED');
+      const expected = lateResult || duplicateExpiry ? 'no-op' : 'INVALID_STATE';
       expect(result).toBe(expected);
     },
   );
