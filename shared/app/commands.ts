@@ -3,9 +3,20 @@
 // the same use cases as `/v1`. A policy refusal is final (audited, not retried); anything else
 // propagates so SQS retries and, in the end, dead-letters it.
 import { z } from 'zod';
-import { PamError } from '#domain/errors.ts';
+import { NotFoundError, PamError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
+import type { PermissionSets, Scheduler, WorkQueue } from '#ports/grants.ts';
 import type { CoreDeps } from './deps.ts';
+import { startScheduleName } from './grants/react-to-change.ts';
+import { tupleGroup, tuplesOf } from './grants/tuples.ts';
+
+/** The grant engine's parts the commands worker needs (absent in a core-only set-up). */
+export interface CommandGrantDeps {
+  readonly scheduler: Scheduler;
+  readonly provisioningQueue: WorkQueue;
+  readonly permissionSets: PermissionSets;
+}
+
 import { makeApplySystemCommand, makeDecideRequest } from './requests.ts';
 
 const requestId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');
@@ -29,6 +40,18 @@ export const QueueCommandSchema = z.discriminatedUnion('action', [
     commandId: z.string().max(64).optional(),
   }),
   z.strictObject({ action: z.literal('timeout'), requestId }),
+  z.strictObject({ action: z.literal('start'), requestId }),
+  z.strictObject({
+    action: z.literal('assignment-succeeded'),
+    requestId,
+    accountId: z.string().regex(/^\d{12}$/),
+  }),
+  z.strictObject({
+    action: z.literal('assignment-failed'),
+    requestId,
+    accountId: z.string().regex(/^\d{12}$/),
+    failure: z.string().max(500),
+  }),
   z.strictObject({
     action: z.literal('expire'),
     requestId,
@@ -43,12 +66,67 @@ export type CommandResult =
   | { readonly outcome: 'no-op'; readonly request: AccessRequest }
   | { readonly outcome: 'refused'; readonly code: string };
 
-export function makeProcessCommand(deps: CoreDeps) {
+export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps }) {
   const decideRequest = makeDecideRequest(deps);
   const applySystemCommand = makeApplySystemCommand(deps);
+
+  /** APPROVED → SCHEDULED (start schedule first) or → PROVISIONING once the start time has come. */
+  async function start(requestId: string): Promise<CommandResult> {
+    const request = await deps.store.get(requestId);
+    if (!request) throw new NotFoundError(`no request '${requestId}'`);
+    const due = !request.startAt || Date.parse(request.startAt) <= deps.clock.now().getTime();
+    if (request.status === 'APPROVED' && !due) {
+      if (!deps.grants) throw new Error('a scheduled start needs the grant engine');
+      await deps.grants.scheduler.ensure({
+        name: startScheduleName(request.id),
+        at: new Date(request.startAt as string),
+        target: 'commands',
+        messageGroupId: request.id,
+        body: { action: 'start', requestId: request.id },
+      });
+      const { request: next, changed } = await applySystemCommand(requestId, { type: 'schedule' });
+      return { outcome: changed ? 'applied' : 'no-op', request: next };
+    }
+    if ((request.status === 'APPROVED' || request.status === 'SCHEDULED') && due) {
+      const { request: next, changed } = await applySystemCommand(requestId, { type: 'start-provisioning' });
+      return { outcome: changed ? 'applied' : 'no-op', request: next };
+    }
+    return { outcome: 'no-op', request };
+  }
+
+  /** A result for a request that no longer wants access: release what was made for it. */
+  async function releaseLate(request: AccessRequest, accountId: string): Promise<void> {
+    if (!deps.grants || request.status === 'PROVISIONING' || request.status === 'ACTIVE') return;
+    if (request.status === 'EXTENSION_PENDING') return;
+    const tuple = tuplesOf(request, deps.grants.permissionSets).find((t) => t.accountId === accountId);
+    if (tuple) {
+      await deps.grants.provisioningQueue.send({
+        messageGroupId: tupleGroup(tuple),
+        body: { op: 'release', requestId: request.id, tuple },
+      });
+    }
+  }
+
   return async (command: QueueCommand): Promise<CommandResult> => {
     try {
       switch (command.action) {
+        case 'start':
+          return await start(command.requestId);
+        case 'assignment-succeeded':
+        case 'assignment-failed': {
+          const systemCommand =
+            command.action === 'assignment-succeeded'
+              ? ({ type: 'assignment-succeeded', accountId: command.accountId } as const)
+              : ({
+                  type: 'assignment-failed',
+                  accountId: command.accountId,
+                  failure: command.failure,
+                } as const);
+          const { request, changed } = await applySystemCommand(command.requestId, systemCommand);
+          if (!changed && command.action === 'assignment-succeeded')
+            await releaseLate(request, command.accountId);
+          return { outcome: changed ? 'applied' : 'no-op', request };
+        }
         case 'timeout':
         case 'expire': {
           const systemCommand =

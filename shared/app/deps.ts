@@ -1,4 +1,5 @@
 // What the request-core use cases are built from. Handlers assemble this once at module scope.
+import type { AccessRequest } from '#domain/model.ts';
 import type {
   AccessStore,
   AuditLog,
@@ -21,4 +22,9 @@ export interface CoreDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly diagnostics?: Diagnostics;
+  /**
+   * Runs before a change that ends access (REVOKED, EXPIRED) is committed: the grant engine queues
+   * the releases first, so narrowing never waits on the audit write.
+   */
+  readonly beforeAccessEnds?: (before: AccessRequest, after: AccessRequest) => Promise<void>;
 }

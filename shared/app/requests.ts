@@ -30,10 +30,16 @@ function entitlementOrNotFound(deps: CoreDeps, entitlementId: string) {
 async function commit(
   deps: CoreDeps,
   outcome: Outcome,
-  expectedVersion: number | null,
+  before: AccessRequest | null,
 ): Promise<AccessRequest> {
   if (outcome.changed) {
-    await deps.store.save({ request: outcome.request, expectedVersion, events: outcome.events });
+    const ends = outcome.request.status === 'REVOKED' || outcome.request.status === 'EXPIRED';
+    if (before && ends && deps.beforeAccessEnds) await deps.beforeAccessEnds(before, outcome.request);
+    await deps.store.save({
+      request: outcome.request,
+      expectedVersion: before?.version ?? null,
+      events: outcome.events,
+    });
   }
   return outcome.request;
 }
@@ -160,7 +166,7 @@ export function makeDecideRequest(deps: CoreDeps) {
       async () => {
         const actor = await resolveActor(deps.directory, deps.catalog, input.actorId);
         const outcome = decide(request, userCommand(input, actor), deps.clock.now());
-        return commit(deps, outcome, request.version);
+        return commit(deps, outcome, request);
       },
     );
   };
@@ -190,7 +196,7 @@ export function makeApplySystemCommand(deps: CoreDeps) {
     const request = await deps.store.get(requestId);
     if (!request) throw new NotFoundError(`no request '${requestId}'`);
     const outcome = decide(request, command, deps.clock.now());
-    await commit(deps, outcome, request.version);
+    await commit(deps, outcome, request);
     return { request: outcome.request, changed: outcome.changed };
   };
 }

@@ -1,0 +1,31 @@
+// What the grant engine is built from (on top of the request core's dependencies).
+import type { CoreDeps } from '#app/deps.ts';
+import type { IdentityCenter, PermissionSets, Scheduler, TupleStore, WorkQueue } from '#ports/grants.ts';
+
+export interface GrantMetrics {
+  count(
+    name: 'GrantActivated' | 'GrantExpired' | 'GrantRevoked' | 'RevocationFailed' | 'DriftDetected',
+    value?: number,
+  ): void;
+  latency(name: 'ProvisioningLatency', ms: number): void;
+}
+
+export interface GrantDeps extends CoreDeps {
+  readonly identityCenter: IdentityCenter;
+  readonly permissionSets: PermissionSets;
+  readonly tuples: TupleStore;
+  readonly provisioningQueue: WorkQueue;
+  readonly commandsQueue: WorkQueue;
+  readonly scheduler: Scheduler;
+  readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Waits between status polls within one message (Identity Center's async operations). When they
+   * run out with the operation still IN_PROGRESS, a `check` is re-enqueued instead of blocking.
+   */
+  readonly pollDelaysMs?: readonly number[];
+  readonly metrics?: GrantMetrics;
+}
+
+export const DEFAULT_POLL_DELAYS_MS: readonly number[] = [250, 500, 1000, 2000];
+/** Role sessions last at most this long (permission sets are created with PT1H). */
+export const SESSION_DURATION_MS = 60 * 60 * 1000;

@@ -1,0 +1,82 @@
+// Ports of the grant engine: Identity Center (assignments, permission sets), EventBridge Scheduler,
+// the two FIFO work queues, and the tuple leases that reference-count assignments. Adapters live
+// in shared/adapters/aws; tests use moto over HTTP (with fault injection) or in-memory fakes.
+
+/** One Identity Center account assignment: a user, an account, a permission set. */
+export interface AssignmentTuple {
+  readonly userId: string;
+  readonly accountId: string;
+  readonly permissionSetArn: string;
+}
+
+/** Identity Center's answer for an asynchronous operation. */
+export interface OperationStatus {
+  readonly status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+  /** Identity Center's request id, to ask again with `…Status`. */
+  readonly operationId: string;
+  readonly failureReason?: string;
+}
+
+/** Identity Center (sso-admin) as the grant engine uses it. Throttling is retried inside the adapter. */
+export interface IdentityCenter {
+  createAssignment(tuple: AssignmentTuple): Promise<OperationStatus>;
+  deleteAssignment(tuple: AssignmentTuple): Promise<OperationStatus>;
+  creationStatus(operationId: string): Promise<OperationStatus>;
+  deletionStatus(operationId: string): Promise<OperationStatus>;
+  /** USER principals assigned `permissionSetArn` in `accountId` (group assignments are not listed). */
+  listUserAssignments(accountId: string, permissionSetArn: string): Promise<readonly string[]>;
+  /** The permission set's inline policy document, or undefined when it has none. */
+  getInlinePolicy(permissionSetArn: string): Promise<string | undefined>;
+  putInlinePolicy(permissionSetArn: string, document: string): Promise<void>;
+  /** Re-provisions the permission set to every account it is provisioned to. */
+  provisionPermissionSet(permissionSetArn: string): Promise<OperationStatus>;
+  permissionSetProvisioningStatus(operationId: string): Promise<OperationStatus>;
+}
+
+/** Permission set name (from config) → ARN (from the deployment). */
+export interface PermissionSets {
+  arnOf(name: string): string;
+  /** Every permission set cloud-pam manages. */
+  all(): readonly { readonly name: string; readonly arn: string }[];
+}
+
+export interface OneTimeSchedule {
+  /** Unique per purpose and grant version, e.g. `expire-<requestId>-v2`. */
+  readonly name: string;
+  readonly at: Date;
+  readonly target: 'commands' | 'provisioning';
+  readonly messageGroupId: string;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface Scheduler {
+  /** Creates the schedule, or leaves it as it is when one with this name exists (idempotent). */
+  ensure(schedule: OneTimeSchedule): Promise<void>;
+  /** Deletes it; a missing schedule is not an error (idempotent). */
+  remove(name: string): Promise<void>;
+}
+
+export interface WorkQueue {
+  send(message: { readonly messageGroupId: string; readonly body: Readonly<Record<string, unknown>> }): Promise<void>;
+}
+
+/**
+ * A tuple's lease record: which requests hold it (PROVISIONING or ACTIVE) and whether the
+ * assignment exists. All writes are conditional on `version`.
+ */
+export interface TupleLease {
+  readonly tuple: AssignmentTuple;
+  readonly holders: Readonly<Record<string, 'PROVISIONING' | 'ACTIVE'>>;
+  readonly assigned: boolean;
+  /** An operation in flight (create or delete), to poll instead of repeating the call. */
+  readonly pending?: { readonly kind: 'create' | 'delete'; readonly operationId: string };
+  readonly version: number;
+  readonly updatedAt: string;
+}
+
+export interface TupleStore {
+  get(tuple: AssignmentTuple): Promise<TupleLease | undefined>;
+  /** Writes the lease if its stored version is still `expectedVersion` (0 = absent). */
+  put(lease: TupleLease, expectedVersion: number): Promise<void>;
+  list(): Promise<readonly TupleLease[]>;
+}
