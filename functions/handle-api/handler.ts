@@ -13,6 +13,7 @@ import { dispatch, makeV1Routes } from '#adapters/http/v1-api.ts';
 import { requestScopedDirectory } from '#adapters/request-scoped-directory.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { withNarrowing } from '#runtime/grant-deps.ts';
 import { errorResponse } from '#runtime/http.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 
@@ -22,7 +23,8 @@ const env = readEnv({
   IDENTITY_STORE_ID: nonEmpty,
   PAM_CONFIG_FILE: nonEmpty,
 });
-const deps = buildCoreDeps(env);
+// Revocation queues the releases before it commits, so the API needs the provisioning queue too.
+const deps = withNarrowing(buildCoreDeps(env));
 
 async function handleApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   try {

@@ -16,6 +16,7 @@ import { makeProcessCommand, QueueCommandSchema } from '#app/commands.ts';
 import { ValidationError } from '#domain/errors.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { formatIssues } from '#runtime/http.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 
@@ -26,8 +27,15 @@ const env = readEnv({
   PAM_CONFIG_FILE: nonEmpty,
   IDEMPOTENCY_TABLE_NAME: nonEmpty,
 });
-const deps = buildCoreDeps(env);
-const processCommand = makeProcessCommand(deps);
+const deps = buildGrantDeps(buildCoreDeps(env));
+const processCommand = makeProcessCommand({
+  ...deps,
+  grants: {
+    scheduler: deps.scheduler,
+    provisioningQueue: deps.provisioningQueue,
+    permissionSets: deps.permissionSets,
+  },
+});
 const idempotency = new IdempotencyConfig({ expiresAfterSeconds: 24 * 60 * 60, eventKeyJmesPath: 'body' });
 const persistenceStore = new DynamoDBPersistenceLayer({
   tableName: env.IDEMPOTENCY_TABLE_NAME,

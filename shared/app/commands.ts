@@ -17,7 +17,7 @@ export interface CommandGrantDeps {
   readonly permissionSets: PermissionSets;
 }
 
-import { makeApplySystemCommand, makeDecideRequest } from './requests.ts';
+import { makeApplySystemCommand, makeDecideRequest, makeSystemRevoke } from './requests.ts';
 
 const requestId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');
 const userId = z.string().min(1).max(64);
@@ -41,6 +41,7 @@ export const QueueCommandSchema = z.discriminatedUnion('action', [
   }),
   z.strictObject({ action: z.literal('timeout'), requestId }),
   z.strictObject({ action: z.literal('start'), requestId }),
+  z.strictObject({ action: z.literal('system-revoke'), requestId, reason: z.string().min(1).max(500) }),
   z.strictObject({
     action: z.literal('assignment-succeeded'),
     requestId,
@@ -69,6 +70,7 @@ export type CommandResult =
 export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps }) {
   const decideRequest = makeDecideRequest(deps);
   const applySystemCommand = makeApplySystemCommand(deps);
+  const systemRevoke = makeSystemRevoke(deps);
 
   /** APPROVED → SCHEDULED (start schedule first) or → PROVISIONING once the start time has come. */
   async function start(requestId: string): Promise<CommandResult> {
@@ -112,6 +114,10 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
       switch (command.action) {
         case 'start':
           return await start(command.requestId);
+        case 'system-revoke': {
+          const { request, changed } = await systemRevoke(command.requestId, command.reason);
+          return { outcome: changed ? 'applied' : 'no-op', request };
+        }
         case 'assignment-succeeded':
         case 'assignment-failed': {
           const systemCommand =

@@ -201,6 +201,33 @@ export function makeApplySystemCommand(deps: CoreDeps) {
   };
 }
 
+/** The actor the reconciler revokes as when a user is disabled or deleted in the Identity Store. */
+export const SYSTEM_REVOKER: Actor = {
+  userId: 'system:reconciler',
+  groups: [],
+  personKeys: [],
+  isAdmin: true,
+};
+
+/**
+ * Revocation by the system (the user was disabled or deleted): same state machine and narrowing
+ * as a person's revoke, with the reason recorded. Only the commands queue (policy-restricted to
+ * cloud-pam's own roles) can ask for it; `/v1` cannot.
+ */
+export function makeSystemRevoke(deps: CoreDeps) {
+  return async (requestId: string, reason: string): Promise<{ request: AccessRequest; changed: boolean }> => {
+    const request = await deps.store.get(requestId);
+    if (!request) throw new NotFoundError(`no request '${requestId}'`);
+    const outcome = decide(
+      request,
+      { type: 'revoke', actor: SYSTEM_REVOKER, comment: reason },
+      deps.clock.now(),
+    );
+    await commit(deps, outcome, request);
+    return { request: outcome.request, changed: outcome.changed };
+  };
+}
+
 /** Who may see a request: the requester, approvers of its entitlement (per snapshot), break-glass reviewers, admins. */
 function mayView(actor: Actor, request: AccessRequest): boolean {
   return (

@@ -57,7 +57,10 @@ export interface Scheduler {
 }
 
 export interface WorkQueue {
-  send(message: { readonly messageGroupId: string; readonly body: Readonly<Record<string, unknown>> }): Promise<void>;
+  send(message: {
+    readonly messageGroupId: string;
+    readonly body: Readonly<Record<string, unknown>>;
+  }): Promise<void>;
 }
 
 /**

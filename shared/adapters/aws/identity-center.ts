@@ -124,9 +124,18 @@ export class SsoAdminIdentityCenter implements IdentityCenter {
   }
 
   async deleteAssignment(tuple: AssignmentTuple): Promise<OperationStatus> {
-    const response = await this.withRetry((c) =>
-      c.send(new DeleteAccountAssignmentCommand({ InstanceArn: this.instanceArn, ...assignmentOf(tuple) })),
-    );
+    let response: unknown;
+    try {
+      response = await this.withRetry((c) =>
+        c.send(new DeleteAccountAssignmentCommand({ InstanceArn: this.instanceArn, ...assignmentOf(tuple) })),
+      );
+    } catch (error) {
+      // Already gone (removed by hand, by drift removal, or by an earlier attempt): the goal holds.
+      if (error instanceof Error && error.name === 'ResourceNotFoundException') {
+        return { status: 'SUCCEEDED', operationId: 'already-deleted' };
+      }
+      throw error;
+    }
     return toOperationStatus(
       parse(deletionStatusSchema, 'DeleteAccountAssignment', response).AccountAssignmentDeletionStatus,
     );

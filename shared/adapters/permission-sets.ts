@@ -1,0 +1,34 @@
+// Permission set name → ARN, from the deployment (env PERMISSION_SET_ARNS, a JSON object the CDK
+// stack fills from the permission sets it creates). Unknown names fail closed.
+import { z } from 'zod';
+import type { PermissionSets } from '#ports/grants.ts';
+
+const ArnMap = z.record(
+  z.string().min(1),
+  z
+    .string()
+    .regex(/^arn:aws[\w-]*:sso:::permissionSet\/ssoins-[\w-]+\/ps-[\w-]+$/, 'expected a permission set ARN'),
+);
+
+export function permissionSetsFrom(map: Readonly<Record<string, string>>): PermissionSets {
+  const entries = Object.entries(ArnMap.parse(map));
+  const byName = new Map(entries);
+  return {
+    arnOf(name) {
+      const arn = byName.get(name);
+      if (!arn) throw new Error(`permission set '${name}' is not managed by this deployment`);
+      return arn;
+    },
+    all: () => entries.map(([name, arn]) => ({ name, arn })),
+  };
+}
+
+export function permissionSetsFromJson(json: string): PermissionSets {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new Error('PERMISSION_SET_ARNS: expected a JSON object');
+  }
+  return permissionSetsFrom(raw as Record<string, string>);
+}

@@ -1,0 +1,89 @@
+// Builds the grant engine's dependencies from AWS adapters, once per cold start, on top of the
+// request core's. Environment names are the contract with the CDK service stack.
+
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { z } from 'zod';
+import { DynamoTupleStore } from '#adapters/aws/dynamo-tuple-store.ts';
+import { EventBridgeScheduler } from '#adapters/aws/eventbridge-scheduler.ts';
+import { SsoAdminIdentityCenter } from '#adapters/aws/identity-center.ts';
+import { SqsWorkQueue } from '#adapters/aws/sqs-work-queue.ts';
+import { permissionSetsFromJson } from '#adapters/permission-sets.ts';
+import type { CoreDeps } from '#app/deps.ts';
+import type { GrantDeps, GrantMetrics } from '#app/grants/deps.ts';
+import { makeNarrowing } from '#app/grants/narrowing.ts';
+import { readEnv } from './env.ts';
+import { metrics, tracer } from './powertools.ts';
+
+const nonEmpty = z.string().min(1);
+
+export const grantEnvShape = {
+  ACCESS_TABLE_NAME: nonEmpty,
+  IDENTITY_CENTER_INSTANCE_ARN: nonEmpty,
+  PERMISSION_SET_ARNS: nonEmpty,
+  COMMANDS_QUEUE_URL: nonEmpty,
+  PROVISIONING_QUEUE_URL: nonEmpty,
+  COMMANDS_QUEUE_ARN: nonEmpty,
+  PROVISIONING_QUEUE_ARN: nonEmpty,
+  SCHEDULER_GROUP_NAME: nonEmpty,
+  SCHEDULER_ROLE_ARN: nonEmpty,
+  SCHEDULES_DLQ_ARN: z.string().optional(),
+};
+
+export const powertoolsMetrics: GrantMetrics = {
+  count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+  latency: (name, ms) => metrics.addMetric(name, MetricUnit.Milliseconds, ms),
+};
+
+export function buildGrantDeps(
+  core: CoreDeps & { dynamo: DynamoDBClient },
+  source = process.env,
+): GrantDeps & { dynamo: DynamoDBClient } {
+  const env = readEnv(grantEnvShape, source);
+  const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+  const identityCenter = new SsoAdminIdentityCenter({
+    client: tracer.captureAWSv3Client(new SSOAdminClient({})),
+    instanceArn: env.IDENTITY_CENTER_INSTANCE_ARN,
+  });
+  const permissionSets = permissionSetsFromJson(env.PERMISSION_SET_ARNS);
+  const provisioningQueue = new SqsWorkQueue({ client: sqs, queueUrl: env.PROVISIONING_QUEUE_URL });
+  const grants: GrantDeps & { dynamo: DynamoDBClient } = {
+    ...core,
+    identityCenter,
+    permissionSets,
+    tuples: new DynamoTupleStore({ client: core.dynamo, accessTable: env.ACCESS_TABLE_NAME }),
+    provisioningQueue,
+    commandsQueue: new SqsWorkQueue({ client: sqs, queueUrl: env.COMMANDS_QUEUE_URL }),
+    scheduler: new EventBridgeScheduler({
+      client: tracer.captureAWSv3Client(new SchedulerClient({})),
+      groupName: env.SCHEDULER_GROUP_NAME,
+      roleArn: env.SCHEDULER_ROLE_ARN,
+      targets: { commands: env.COMMANDS_QUEUE_ARN, provisioning: env.PROVISIONING_QUEUE_ARN },
+      ...(env.SCHEDULES_DLQ_ARN ? { deadLetterArn: env.SCHEDULES_DLQ_ARN } : {}),
+      clock: core.clock,
+    }),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    metrics: powertoolsMetrics,
+  };
+  return { ...grants, beforeAccessEnds: makeNarrowing(grants) };
+}
+
+/**
+ * For functions that only end access (handle-api's revoke): the releases and the deny are queued
+ * before the commit, so they need the permission sets and the provisioning queue, nothing else.
+ */
+export function withNarrowing<D extends CoreDeps>(core: D, source = process.env): D {
+  const env = readEnv({ PERMISSION_SET_ARNS: nonEmpty, PROVISIONING_QUEUE_URL: nonEmpty }, source);
+  const narrowing = makeNarrowing({
+    permissionSets: permissionSetsFromJson(env.PERMISSION_SET_ARNS),
+    provisioningQueue: new SqsWorkQueue({
+      client: tracer.captureAWSv3Client(new SQSClient({})),
+      queueUrl: env.PROVISIONING_QUEUE_URL,
+    }),
+    clock: core.clock,
+  });
+  return { ...core, beforeAccessEnds: narrowing };
+}
