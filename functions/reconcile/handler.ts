@@ -1,0 +1,46 @@
+// The reconciler, one pass per invocation (an EventBridge schedule every 5 minutes). It only
+// enqueues work (see shared/app/grants/reconcile.ts); the report is logged, and a pass with failed
+// items fails the invocation so the function's error alarm fires (the rule does not retry it: the
+// next pass re-derives everything anyway).
+
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { makeReconciler, type ReconcileReport } from '#app/grants/reconcile.ts';
+import { buildCoreDeps } from '#runtime/aws-deps.ts';
+import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { buildGrantDeps } from '#runtime/grant-deps.ts';
+import { logger, metrics, tracer } from '#runtime/powertools.ts';
+
+const env = readEnv({
+  ACCESS_TABLE_NAME: nonEmpty,
+  AUDIT_TABLE_NAME: nonEmpty,
+  IDENTITY_STORE_ID: nonEmpty,
+  PAM_CONFIG_FILE: nonEmpty,
+});
+const reconcile = makeReconciler(buildGrantDeps(buildCoreDeps(env)));
+
+async function handlePass(): Promise<ReconcileReport> {
+  const report = await reconcile();
+  const sent = Object.values(report.sent).reduce((sum, count) => sum + count, 0);
+  metrics.addMetric('ReconcileMessagesSent', MetricUnit.Count, sent);
+  metrics.addMetric('RevokeNeeded', MetricUnit.Count, report.revokeNeeded.length);
+  if (report.truncated) metrics.addMetric('ReconcileTruncated', MetricUnit.Count, 1);
+  logger.info('reconcile pass done', { sent: report.sent, skipped: report.skipped, unheld: report.unheld });
+  if (report.revokeNeeded.length > 0) {
+    // The request records stay live until a system-revoke command exists; access already ends.
+    logger.warn('requests of disabled or deleted users', { revokeNeeded: report.revokeNeeded });
+  }
+  if (report.failures.length > 0) {
+    logger.error('reconcile items failed', { failures: report.failures });
+    throw new Error(`reconcile: ${report.failures.length} item(s) failed; see the log`);
+  }
+  return report;
+}
+
+export const handler = middy(handlePass)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(logMetrics(metrics));

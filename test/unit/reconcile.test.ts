@@ -1,0 +1,460 @@
+// The reconciler over in-memory ports: each of its steps sends exactly the follow-up work that was
+// lost (and nothing for what is healthy or still in flight), it never writes state itself, a
+// disabled user's access really ends through the provisioning worker, and a pass is bounded.
+import { describe, expect, it } from 'vitest';
+import { QueueCommandSchema } from '#app/commands.ts';
+import type { GrantDeps } from '#app/grants/deps.ts';
+import { SESSION_DURATION_MS } from '#app/grants/deps.ts';
+import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
+import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
+import { makeReconciler, type ReconcilerOptions } from '#app/grants/reconcile.ts';
+import { permissionSetGroup, tupleGroup, tuplesOf } from '#app/grants/tuples.ts';
+import { denyRemovalTimes, withDeny } from '#domain/deny-policy.ts';
+import type { AccessRequest, RequestStatus } from '#domain/model.ts';
+import type { AssignmentTuple } from '#ports/grants.ts';
+import type { AccessStore, Directory } from '#ports/index.ts';
+import {
+  ACCOUNTS,
+  at,
+  type FixtureRequestOptions,
+  fixtureConfig,
+  fixtureRequest,
+  grantOf,
+  U,
+} from '../support/fakes.ts';
+import {
+  fixtureLease,
+  fixturePermissionSets,
+  type GrantTestDeps,
+  makeGrantTestDeps,
+  seedRequest,
+} from '../support/grant-fakes.ts';
+
+const MINUTE = 60_000;
+
+function harness(
+  options: {
+    approvalTimeoutMs?: number;
+    now?: Date;
+    reconciler?: ReconcilerOptions;
+    deps?: Partial<GrantDeps>;
+  } = {},
+) {
+  const t = makeGrantTestDeps({
+    config: fixtureConfig({ approvalTimeoutMs: options.approvalTimeoutMs ?? 10 * MINUTE }),
+    now: options.now ?? at(20),
+  });
+  const deps = { ...t.deps, ...options.deps };
+  const reconcile = makeReconciler(deps, options.reconciler);
+  const worker = makeProvisioningWorker(deps);
+  return {
+    ...t,
+    reconcile,
+    /** A fixture request in `status`, stored under a fresh id. */
+    async put(
+      status: RequestStatus,
+      options: FixtureRequestOptions & { patch?: Partial<AccessRequest> } = {},
+    ): Promise<AccessRequest> {
+      const request = { ...fixtureRequest(status, options), id: t.ids.next(), ...options.patch };
+      return seedRequest(t.store, request);
+    },
+    tupleOf(request: AccessRequest): AssignmentTuple {
+      const [tuple] = tuplesOf(request, t.permissionSets);
+      if (!tuple) throw new Error('no tuple');
+      return tuple;
+    },
+    /** Seeds an assigned lease held ACTIVE by the request (a healthy grant). */
+    held(request: AccessRequest, extra: Parameters<typeof fixtureLease>[2] = {}) {
+      const tuple = tuplesOf(request, t.permissionSets)[0] as AssignmentTuple;
+      t.tuples.seed(fixtureLease(tuple, { [request.id]: 'ACTIVE' }, extra));
+      t.identityCenter.assign(tuple);
+      return tuple;
+    },
+    /** Runs every queued provisioning message through the real worker, as the queue would. */
+    async drainProvisioning() {
+      const messages = [...t.provisioningQueue.sent];
+      t.provisioningQueue.clear();
+      for (const message of messages) await worker(ProvisioningMessageSchema.parse(message.body));
+    },
+  };
+}
+
+function nothingSent(t: GrantTestDeps) {
+  expect(t.commandsQueue.sent).toEqual([]);
+  expect(t.provisioningQueue.sent).toEqual([]);
+}
+
+describe('reconcile: 1. overdue grants expire', () => {
+  it('sends expire with the current grant version, grouped by request id, for ACTIVE and EXTENSION_PENDING', async () => {
+    // Prepare: both grants started at minute 3 for an hour.
+    const t = harness({ now: at(64), approvalTimeoutMs: 24 * 60 * MINUTE });
+    const active = await t.put('ACTIVE');
+    const extending = await t.put('EXTENSION_PENDING');
+    t.held(active);
+    t.held(extending);
+
+    // Act
+    const report = await t.reconcile();
+
+    // Assess
+    expect(t.commandsQueue.sent).toEqual(
+      [active, extending].map((request) => ({
+        messageGroupId: request.id,
+        body: {
+          action: 'expire',
+          requestId: request.id,
+          grantVersion: grantOf(request).grantVersion,
+          expiresAt: grantOf(request).expiresAt,
+        },
+      })),
+    );
+    for (const { body } of t.commandsQueue.sent)
+      expect(QueueCommandSchema.safeParse(body).success).toBe(true);
+    expect(report.sent.expire).toBe(2);
+    expect(t.provisioningQueue.sent).toEqual([]);
+  });
+
+  it('sends nothing at all for a healthy ACTIVE grant', async () => {
+    const t = harness({ now: at(30) });
+    const active = await t.put('ACTIVE');
+    t.held(active);
+
+    const report = await t.reconcile();
+
+    nothingSent(t);
+    expect(report.revokeNeeded).toEqual([]);
+    expect(report.unheld).toEqual([]);
+    expect(report.failures).toEqual([]);
+    expect(t.store.saves).toHaveLength(1); // the seed: the reconciler never writes a request
+    expect(t.tuples.puts).toEqual([]);
+  });
+});
+
+describe('reconcile: 2. approval timeouts', () => {
+  it('times out a PENDING request older than approvalTimeout, not a fresh one', async () => {
+    const t = harness({ now: at(0), approvalTimeoutMs: 10 * MINUTE });
+    const old = await t.put('PENDING');
+    t.clock.set(at(9));
+    const fresh = await t.put('PENDING', { patch: { createdAt: at(9).toISOString() } });
+    t.clock.set(at(10));
+
+    const report = await t.reconcile();
+
+    expect(t.commandsQueue.sent).toEqual([
+      { messageGroupId: old.id, body: { action: 'timeout', requestId: old.id } },
+    ]);
+    expect(t.commandsQueue.bodies().some((body) => body.requestId === fresh.id)).toBe(false);
+    expect(report.sent.timeout).toBe(1);
+  });
+
+  it('times out an extension older than approvalTimeout, and not one still within it', async () => {
+    // The extension was asked at minute 4; the grant runs to minute 63.
+    const t = harness({ now: at(13), approvalTimeoutMs: 10 * MINUTE });
+    const extending = await t.put('EXTENSION_PENDING');
+    t.held(extending);
+
+    await t.reconcile();
+    expect(t.commandsQueue.sent).toEqual([]);
+
+    t.clock.set(at(14));
+    await t.reconcile();
+    expect(t.commandsQueue.bodies()).toEqual([{ action: 'timeout', requestId: extending.id }]);
+  });
+
+  it('expires an overdue EXTENSION_PENDING grant instead of also timing its extension out', async () => {
+    const t = harness({ now: at(70), approvalTimeoutMs: 10 * MINUTE });
+    const extending = await t.put('EXTENSION_PENDING');
+    t.held(extending);
+
+    await t.reconcile();
+
+    expect(t.commandsQueue.bodies().map((body) => body.action)).toEqual(['expire']);
+  });
+});
+
+describe('reconcile: 3. lost starts', () => {
+  it('starts an APPROVED request stuck for over 2 minutes, not one approved a minute ago', async () => {
+    // Approved at minute 1.
+    const t = harness({ now: at(2) });
+    const approved = await t.put('APPROVED');
+
+    await t.reconcile();
+    expect(t.commandsQueue.sent).toEqual([]);
+
+    t.clock.set(at(3));
+    const report = await t.reconcile();
+    expect(t.commandsQueue.sent).toEqual([
+      { messageGroupId: approved.id, body: { action: 'start', requestId: approved.id } },
+    ]);
+    expect(report.sent.start).toBe(1);
+  });
+
+  it('starts a SCHEDULED request 2 minutes after its start time, never before', async () => {
+    const t = harness({ now: at(0) });
+    const scheduled = await t.put('SCHEDULED', { startAt: at(30) });
+
+    t.clock.set(at(31));
+    await t.reconcile();
+    expect(t.commandsQueue.sent).toEqual([]);
+
+    t.clock.set(at(32));
+    await t.reconcile();
+    expect(t.commandsQueue.bodies()).toEqual([{ action: 'start', requestId: scheduled.id }]);
+  });
+});
+
+describe('reconcile: 4. healing tuples', () => {
+  it('acquires the tuple of a PROVISIONING request stuck without a lease, in the tuple group', async () => {
+    // Provisioning since minute 2.
+    const t = harness({ now: at(5) });
+    const provisioning = await t.put('PROVISIONING');
+    const tuple = t.tupleOf(provisioning);
+
+    const report = await t.reconcile();
+
+    expect(t.provisioningQueue.sent).toEqual([
+      { messageGroupId: tupleGroup(tuple), body: { op: 'acquire', requestId: provisioning.id, tuple } },
+    ]);
+    expect(report.sent.acquire).toBe(1);
+  });
+
+  it('leaves a PROVISIONING request alone while its own acquire may still be queued', async () => {
+    const t = harness({ now: at(3) });
+    await t.put('PROVISIONING');
+
+    await t.reconcile();
+
+    nothingSent(t);
+  });
+
+  it('acquires again when the lease lists the holder but neither assigned nor busy (a crash before the create)', async () => {
+    const t = harness({ now: at(30) });
+    const active = await t.put('ACTIVE');
+    const tuple = t.held(active, { assigned: false });
+
+    await t.reconcile();
+
+    expect(t.provisioningQueue.bodies()).toEqual([{ op: 'acquire', requestId: active.id, tuple }]);
+  });
+
+  it('checks an in-flight lease with a pending operation instead of re-creating it', async () => {
+    const t = harness({ now: at(30) });
+    const provisioning = await t.put('PROVISIONING');
+    const tuple = t.tupleOf(provisioning);
+    t.tuples.seed(
+      fixtureLease(
+        tuple,
+        { [provisioning.id]: 'PROVISIONING' },
+        {
+          assigned: false,
+          pending: { kind: 'create', operationId: 'op-9' },
+          updatedAt: at(10).toISOString(),
+        },
+      ),
+    );
+
+    const report = await t.reconcile();
+
+    expect(t.provisioningQueue.sent).toEqual([
+      { messageGroupId: tupleGroup(tuple), body: { op: 'check', tuple } },
+    ]);
+    expect(report.sent.acquire).toBe(0);
+  });
+
+  it('does not re-acquire for a granted request whose holder was removed (a revocation whose commit is retried)', async () => {
+    const t = harness({ now: at(30) });
+    const active = await t.put('ACTIVE');
+    const tuple = t.tupleOf(active);
+    t.tuples.seed(fixtureLease(tuple, {}, { assigned: false }));
+    const partly = await t.put('PROVISIONING', { patch: { provisioned: [ACCOUNTS.dev] } });
+
+    const report = await t.reconcile();
+
+    expect(t.provisioningQueue.bodies('acquire')).toEqual([]);
+    expect(report.unheld).toEqual([
+      { requestId: partly.id, accountId: ACCOUNTS.dev },
+      { requestId: active.id, accountId: ACCOUNTS.dev },
+    ]);
+  });
+});
+
+describe('reconcile: 5. users disabled or deleted in the Identity Store', () => {
+  it('ends a disabled user’s access at once (release + deny) and reports the request for revocation', async () => {
+    // Prepare: Dan is disabled in the fixture directory.
+    const t = harness({ now: at(30) });
+    const active = await t.put('ACTIVE', { requester: U.dan });
+    const tuple = t.held(active);
+
+    // Act
+    const report = await t.reconcile();
+
+    // Assess: no revoke command (the queue cannot carry a system one yet), but access is ending.
+    expect(t.commandsQueue.sent).toEqual([]);
+    expect(report.revokeNeeded).toEqual([
+      { requestId: active.id, userId: U.dan, status: 'ACTIVE', why: 'disabled', accessEnding: true },
+    ]);
+    expect(t.provisioningQueue.sent).toEqual([
+      { messageGroupId: tupleGroup(tuple), body: { op: 'release', requestId: active.id, tuple } },
+      {
+        messageGroupId: permissionSetGroup(tuple.permissionSetArn),
+        body: {
+          op: 'deny-add',
+          permissionSetArn: tuple.permissionSetArn,
+          userId: U.dan,
+          endedAt: at(30).toISOString(),
+          removeAt: new Date(at(30).getTime() + SESSION_DURATION_MS).toISOString(),
+        },
+      },
+    ]);
+
+    // The provisioning worker really removes the assignment and denies sessions already issued.
+    await t.drainProvisioning();
+    expect(t.identityCenter.has(tuple)).toBe(false);
+    expect(denyRemovalTimes(t.identityCenter.policy(tuple.permissionSetArn))).toEqual([
+      new Date(at(90).getTime()),
+    ]);
+    expect(await t.tuples.get(tuple)).toMatchObject({ holders: {}, assigned: false });
+
+    // The next pass neither re-grants nor adds a second deny; it keeps reporting the request.
+    t.clock.set(at(35));
+    const again = await t.reconcile();
+    expect(t.provisioningQueue.sent).toEqual([]);
+    expect(again.revokeNeeded).toEqual([
+      expect.objectContaining({ requestId: active.id, accessEnding: false }),
+    ]);
+  });
+
+  it('never starts, times out or heals a deleted user’s requests', async () => {
+    const t = harness({ now: at(30) });
+    const approved = await t.put('APPROVED', { requester: U.erin });
+    const provisioning = await t.put('PROVISIONING', { requester: U.erin });
+    t.directory.remove(U.erin);
+
+    const report = await t.reconcile();
+
+    nothingSent(t);
+    expect(report.revokeNeeded.map((entry) => [entry.requestId, entry.why])).toEqual([
+      [approved.id, 'deleted'],
+      [provisioning.id, 'deleted'],
+    ]);
+  });
+
+  it('reads each user once per pass', async () => {
+    const t = harness({ now: at(30) });
+    for (let i = 0; i < 3; i += 1) t.held(await t.put('ACTIVE'));
+    const reads: string[] = [];
+    const directory = t.directory;
+    const counting: Directory = {
+      getUser: async (userId) => {
+        reads.push(userId);
+        return directory.getUser(userId);
+      },
+      findUserByUserName: (name) => directory.findUserByUserName(name),
+      findUserByEmail: (email) => directory.findUserByEmail(email),
+      groupsOf: (userId) => directory.groupsOf(userId),
+    };
+
+    await makeReconciler({ ...t.deps, directory: counting })();
+
+    expect(reads).toEqual([U.eve]);
+  });
+});
+
+describe('reconcile: 6. leases', () => {
+  it('releases a holder whose request has ended, or no longer exists', async () => {
+    const t = harness({ now: at(80) });
+    const expired = await t.put('EXPIRED');
+    const tuple = t.tupleOf(expired);
+    const vanished = t.ids.next();
+    t.tuples.seed(fixtureLease(tuple, { [expired.id]: 'ACTIVE', [vanished]: 'ACTIVE' }));
+
+    const report = await t.reconcile();
+
+    expect(t.provisioningQueue.bodies()).toEqual([
+      { op: 'release', requestId: expired.id, tuple },
+      { op: 'release', requestId: vanished, tuple },
+    ]);
+    expect(report.sent.release).toBe(2);
+  });
+
+  it('checks a lease left assigned without holders once it has been untouched for 2 minutes', async () => {
+    const t = harness({ now: at(11) });
+    const tuple = t.tupleOf(fixtureRequest('ACTIVE'));
+    t.tuples.seed(fixtureLease(tuple, {}, { assigned: true, updatedAt: at(10).toISOString() }));
+
+    await t.reconcile();
+    expect(t.provisioningQueue.sent).toEqual([]);
+
+    t.clock.set(at(12));
+    await t.reconcile();
+    expect(t.provisioningQueue.sent).toEqual([
+      { messageGroupId: tupleGroup(tuple), body: { op: 'check', tuple } },
+    ]);
+  });
+
+  it('keeps a holder whose request became PROVISIONING after the listing', async () => {
+    const t = harness({ now: at(30) });
+    const provisioning = await t.put('PROVISIONING');
+    const tuple = t.held(provisioning);
+    const store = t.store;
+    const staleListing: AccessStore = {
+      get: (id) => store.get(id),
+      save: (change) => store.save(change),
+      listByRequester: (id, page) => store.listByRequester(id, page),
+      // The listing ran just before the request entered PROVISIONING.
+      listByStatus: async (status, page) =>
+        status === 'PROVISIONING' ? { items: [] } : store.listByStatus(status, page),
+    };
+
+    await makeReconciler({ ...t.deps, store: staleListing })();
+
+    expect(t.provisioningQueue.bodies('release')).toEqual([]);
+    expect(await t.tuples.get(tuple)).toMatchObject({ holders: { [provisioning.id]: 'ACTIVE' } });
+  });
+});
+
+describe('reconcile: 7. deny statements past their removal time', () => {
+  it('sends deny-sweep, in the permission set group, only where a deny is due', async () => {
+    const t = harness({ now: at(90) });
+    const [due, later] = t.permissionSets.all();
+    if (!due || !later) throw new Error('fixture has permission sets');
+    const entry = (removeAt: Date) => ({ userId: U.eve, endedAt: at(0), removeAt });
+    t.identityCenter.setPolicy(due.arn, withDeny(undefined, entry(at(60))));
+    t.identityCenter.setPolicy(later.arn, withDeny(undefined, entry(at(120))));
+
+    const report = await t.reconcile();
+
+    expect(t.provisioningQueue.sent).toEqual([
+      { messageGroupId: permissionSetGroup(due.arn), body: { op: 'deny-sweep', permissionSetArn: due.arn } },
+    ]);
+    expect(report.sent['deny-sweep']).toBe(1);
+  });
+});
+
+describe('reconcile: a bounded pass', () => {
+  it('stops at maxMessages, narrowing first, and says it was truncated', async () => {
+    const t = harness({ now: at(70), reconciler: { maxMessages: 2 } });
+    const overdue = [await t.put('ACTIVE'), await t.put('ACTIVE')];
+    for (const request of overdue) t.held(request);
+    await t.put('APPROVED');
+    await t.put('PENDING');
+
+    const report = await t.reconcile();
+
+    expect(t.commandsQueue.bodies().map((body) => body.action)).toEqual(['expire', 'expire']);
+    expect(report.truncated).toBe(true);
+    expect(report.skipped).toBe(2);
+  });
+
+  it('records a failing item and goes on with the others', async () => {
+    // Prepare: the request's permission set is no longer managed by this deployment.
+    const t = harness({ now: at(30), deps: { permissionSets: fixturePermissionSets(['sandbox']) } });
+    const unmanaged = await t.put('ACTIVE');
+    const other = await t.put('PENDING');
+
+    const report = await t.reconcile();
+
+    expect(report.failures).toEqual([expect.objectContaining({ step: 'acquire', subject: unmanaged.id })]);
+    expect(t.commandsQueue.bodies()).toEqual([{ action: 'timeout', requestId: other.id }]);
+  });
+});
