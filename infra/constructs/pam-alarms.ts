@@ -1,5 +1,6 @@
 // Operational alarms on one encrypted, TLS-only SNS topic: a message in any dead-letter queue, any
-// Lambda error, any 5xx from the API. Every alarm is "> 0": in a PAM system each one deserves a look.
+// Lambda error, any 5xx from the API, and the custom metrics that mean access outlived a decision or
+// appeared without one. Every alarm is "> 0": in a PAM system each one deserves a look.
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
@@ -87,6 +88,21 @@ export class PamAlarms extends Construct {
         statistic: 'Sum',
       }),
       'A refused action could not be written to the audit log.',
+    );
+  }
+
+  /** Any datapoint > 0 of a custom CloudPam metric emitted by `serviceName`. */
+  watchMetric(id: string, metricName: string, serviceName: string, description: string): Alarm {
+    return this.alarm(
+      id,
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: serviceName },
+        period: Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+      description,
     );
   }
 

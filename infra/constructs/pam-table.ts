@@ -97,6 +97,28 @@ export class PamTable extends Construct {
   }
 
   /**
+   * Put and delete only items whose partition key starts with one of `prefixes` (e.g. `SEEN#`), for a
+   * function that otherwise reads: IAM checks `dynamodb:LeadingKeys` on every written item.
+   */
+  keyScopedWriteStatements(prefixes: readonly string[]): PolicyStatement[] {
+    const { region } = Stack.of(this);
+    return [
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
+        },
+      }),
+      new PolicyStatement({
+        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${region}.amazonaws.com` } },
+      }),
+    ];
+  }
+
+  /**
    * The statements that grant exactly `access`: the table and its named indexes (no `index/*`), and
    * the CMK only when DynamoDB uses it on the caller's behalf.
    */

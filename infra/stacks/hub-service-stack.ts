@@ -1,14 +1,25 @@
-// The hub's stateless resources: the two functions, the REST API in front of handle-api, the
-// commands FIFO queue that process-command works off, the PamRequester permission set and its
-// assignments, and the alarms. Data (key, tables) comes in typed from HubDataStack.
+// The hub's stateless resources: the functions, the REST API in front of handle-api, the commands and
+// provisioning FIFO queues, the grant engine (managed permission sets, provisioning, schedules,
+// reconciler, drift sweep), the PamRequester permission set and its assignments, alarms and the
+// dashboard. Data (key, tables) comes in typed from HubDataStack.
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
+import { EventSourceMapping, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { ACCESS_TABLE } from '#adapters/aws/tables.ts';
 import type { PamConfig } from '#domain/model.ts';
+import { FailureQueue } from '../constructs/failure-queue.ts';
 import { FifoWorkQueue } from '../constructs/fifo-work-queue.ts';
+import { GRANT_METRICS } from '../constructs/grant-metrics.ts';
+import { GrantScheduler } from '../constructs/grant-scheduler.ts';
+import { ManagedPermissionSets } from '../constructs/managed-permission-sets.ts';
 import { PamAlarms } from '../constructs/pam-alarms.ts';
 import { PamApi } from '../constructs/pam-api.ts';
+import { PamDashboard } from '../constructs/pam-dashboard.ts';
 import { PamFunction } from '../constructs/pam-function.ts';
 import type { PamTable } from '../constructs/pam-table.ts';
 import { RequesterAccess } from '../constructs/requester-access.ts';
@@ -26,27 +37,43 @@ export interface HubServiceStackProps extends StackProps {
 }
 
 const PROCESS_COMMAND_TIMEOUT = Duration.seconds(60);
+/** A batch of 10 in order, each with a short status-polling budget before it re-enqueues a check. */
+const PROVISION_ACCESS_TIMEOUT = Duration.seconds(180);
+/** Identity Center allows 10 outstanding async assignment calls; 2 is the event source minimum. */
+const PROVISIONING_MAX_CONCURRENCY = 2;
+/** Partition key prefixes of tuple leases and drift first-sightings in the access table. */
+const TUPLE_KEY_PREFIX = 'TUPLE#';
+const DRIFT_SEEN_KEY_PREFIX = 'SEEN#';
+/** Lambda's six-times-the-timeout guidance for SQS event sources. */
+const visibilityFor = (timeout: Duration) => Duration.seconds(timeout.toSeconds() * 6);
 
 export class HubServiceStack extends Stack {
   readonly handleApi: PamFunction;
   readonly processCommand: PamFunction;
+  readonly provisionAccess: PamFunction;
+  readonly reactToChange: PamFunction;
+  readonly reconcile: PamFunction;
+  readonly sweepDrift: PamFunction;
   readonly api: PamApi;
   readonly commands: FifoWorkQueue;
+  readonly provisioning: FifoWorkQueue;
+  readonly permissionSets: ManagedPermissionSets;
+  readonly scheduler: GrantScheduler;
+  /** Stream batches react-to-change gave up on. */
+  readonly streamFailures: FailureQueue;
   readonly requesterAccess: RequesterAccess;
   readonly alarms: PamAlarms;
+  readonly dashboard: PamDashboard;
 
   constructor(scope: Construct, id: string, props: HubServiceStackProps) {
     super(scope, id, props);
     const { config, key } = props;
+    const { identityCenter } = config;
     const common = { config, encryptionKey: key, ...(props.logLevel ? { logLevel: props.logLevel } : {}) };
 
-    this.commands = new FifoWorkQueue(this, 'Commands', {
-      encryptionKey: key,
-      visibilityTimeout: Duration.seconds(PROCESS_COMMAND_TIMEOUT.toSeconds() * 6),
-      maxReceiveCount: 5,
-      // Slack, the scheduler and the reconciler become senders with their issues; /v1 decides inline.
-      senders: [],
-    });
+    this.permissionSets = new ManagedPermissionSets(this, 'ManagedPermissionSets', { config });
+    this.scheduler = new GrantScheduler(this, 'Scheduler', { encryptionKey: key });
+    const permissionSetArns = this.permissionSets.arnsJson();
 
     this.handleApi = new PamFunction(this, 'HandleApi', {
       ...common,
@@ -57,7 +84,7 @@ export class HubServiceStack extends Stack {
     })
       .bindTable({ table: props.accessTable, access: 'RW' })
       .bindTable({ table: props.auditTable, access: 'APPEND' })
-      .allowDirectoryRead(config.identityCenter);
+      .allowDirectoryRead(identityCenter);
 
     // Approve/deny commands check approvers' groups at decision time, so the worker reads the directory too.
     this.processCommand = new PamFunction(this, 'ProcessCommand', {
@@ -69,14 +96,160 @@ export class HubServiceStack extends Stack {
       .bindTable({ table: props.accessTable, access: 'RW' })
       .bindTable({ table: props.auditTable, access: 'APPEND' })
       .bindTable({ table: props.idempotencyTable, access: 'RW' })
-      .allowDirectoryRead(config.identityCenter);
+      .allowDirectoryRead(identityCenter);
+    // A scheduled start is a one-time schedule the worker creates.
+    this.scheduler.allowScheduling(this.processCommand);
+
+    // The only function that creates assignments; it also deletes them and keeps the deny list.
+    this.provisionAccess = new PamFunction(this, 'ProvisionAccess', {
+      ...common,
+      functionName: 'provision-access',
+      description: 'cloud-pam provisioning worker (assignments, deny list, their schedules)',
+      timeout: PROVISION_ACCESS_TIMEOUT,
+    })
+      .bindTable({ table: props.accessTable, access: 'RW' })
+      .bindTable({ table: props.auditTable, access: 'APPEND' });
+    this.permissionSets.allowAssignmentChanges(this.provisionAccess, ['create', 'delete']);
+    this.permissionSets.allowAssignmentReads(this.provisionAccess);
+    this.permissionSets.allowInlinePolicyEdits(this.provisionAccess);
+    this.scheduler.allowScheduling(this.provisionAccess);
+
+    // Turns request changes (the access table's stream) into provisioning work and schedules.
+    this.reactToChange = new PamFunction(this, 'ReactToChange', {
+      ...common,
+      functionName: 'react-to-change',
+      description: 'cloud-pam access-table stream consumer (enqueue provisioning, set schedules)',
+      timeout: Duration.seconds(60),
+    }).bindTable({ table: props.accessTable, access: 'RO' });
+    this.reactToChange.addEnvironment(props.auditTable.envVar, props.auditTable.table.tableName);
+    this.scheduler.allowScheduling(this.reactToChange);
+
+    // Enqueues commands only, never writes state itself (design §4, Reconciler).
+    this.reconcile = new PamFunction(this, 'Reconcile', {
+      ...common,
+      functionName: 'reconcile',
+      description: 'cloud-pam reconciler (overdue, stale, disabled users, orphan sessions)',
+      timeout: Duration.seconds(120),
+    })
+      .bindTable({ table: props.accessTable, access: 'RO' })
+      .bindTable({ table: props.auditTable, access: 'APPEND' })
+      .allowDirectoryRead(identityCenter);
+    this.permissionSets.allowAssignmentReads(this.reconcile);
+    this.permissionSets.allowInlinePolicyReads(this.reconcile);
+
+    // Paced to leave Identity Center capacity for revocations, so it may run for minutes.
+    this.sweepDrift = new PamFunction(this, 'SweepDrift', {
+      ...common,
+      functionName: 'sweep-drift',
+      description: 'cloud-pam drift sweep (assignments on managed permission sets nothing holds)',
+      timeout: Duration.minutes(15),
+    })
+      .bindTable({ table: props.accessTable, access: 'RO' })
+      .bindTable({ table: props.auditTable, access: 'APPEND' })
+      .allowDirectoryRead(identityCenter);
+    this.sweepDrift.addEnvironment('DRIFT_MODE', config.drift.mode);
+    this.permissionSets.allowAssignmentReads(this.sweepDrift);
+    this.permissionSets.allowInlinePolicyReads(this.sweepDrift);
+    // It never deletes an assignment itself: it claims the tuple's lease and queues a check, so the
+    // deletion runs in provision-access, in the tuple's FIFO group, reference-counted. Its only
+    // writes are those leases and its first-sighting records.
+    this.sweepDrift.addPermissions(
+      ...props.accessTable.keyScopedWriteStatements([TUPLE_KEY_PREFIX, DRIFT_SEEN_KEY_PREFIX]),
+    );
+
+    // Queues last: their resource policies name the exact roles that may send.
+    this.commands = new FifoWorkQueue(this, 'Commands', {
+      encryptionKey: key,
+      visibilityTimeout: visibilityFor(PROCESS_COMMAND_TIMEOUT),
+      maxReceiveCount: 5,
+      // Slack becomes a sender with its issue; /v1 decides inline.
+      senders: [
+        this.provisionAccess.serviceRole,
+        this.reactToChange.serviceRole,
+        this.reconcile.serviceRole,
+        this.sweepDrift.serviceRole,
+        this.scheduler.role,
+      ],
+    });
+    this.provisioning = new FifoWorkQueue(this, 'Provisioning', {
+      encryptionKey: key,
+      visibilityTimeout: visibilityFor(PROVISION_ACCESS_TIMEOUT),
+      // Throttling and IN_PROGRESS re-checks are retried inside the worker; more receives before the
+      // DLQ give a revocation every chance to land (and the DLQ alarm says when it did not).
+      maxReceiveCount: 10,
+      senders: [
+        // handle-api's revoke queues the release and the deny before it commits (narrowing).
+        this.handleApi.serviceRole,
+        this.processCommand.serviceRole,
+        this.provisionAccess.serviceRole,
+        this.reactToChange.serviceRole,
+        this.reconcile.serviceRole,
+        this.sweepDrift.serviceRole,
+        this.scheduler.role,
+      ],
+    });
+    // The grant engine's wiring (shared/runtime/grant-deps.ts reads all of it at cold start). These
+    // are names and addresses only; what each function may do with them is its IAM above.
+    const grantEnvironment: Record<string, string> = {
+      IDENTITY_CENTER_INSTANCE_ARN: identityCenter.instanceArn,
+      PERMISSION_SET_ARNS: permissionSetArns,
+      COMMANDS_QUEUE_URL: this.commands.queue.queueUrl,
+      PROVISIONING_QUEUE_URL: this.provisioning.queue.queueUrl,
+      // Schedules target the queues by ARN.
+      COMMANDS_QUEUE_ARN: this.commands.queue.queueArn,
+      PROVISIONING_QUEUE_ARN: this.provisioning.queue.queueArn,
+      ...this.scheduler.environment(),
+    };
+    for (const fn of [
+      this.processCommand,
+      this.provisionAccess,
+      this.reactToChange,
+      this.reconcile,
+      this.sweepDrift,
+    ]) {
+      for (const [name, value] of Object.entries(grantEnvironment)) fn.addEnvironment(name, value);
+    }
+    // handle-api only narrows access (revoke): it needs the permission sets and the provisioning queue.
+    this.handleApi.addEnvironment('PERMISSION_SET_ARNS', permissionSetArns);
+    this.handleApi.addEnvironment('PROVISIONING_QUEUE_URL', this.provisioning.queue.queueUrl);
+
     this.processCommand.addEventSource(
       new SqsEventSource(this.commands.queue, { batchSize: 10, reportBatchItemFailures: true }),
     );
+    this.provisionAccess.addEventSource(
+      new SqsEventSource(this.provisioning.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: PROVISIONING_MAX_CONCURRENCY,
+      }),
+    );
+
+    this.streamFailures = new FailureQueue(this, 'StreamFailures', {
+      encryptionKey: key,
+      sender: this.reactToChange.serviceRole,
+      filledBy: "Lambda, with react-to-change's role, for access-table stream batches",
+    });
+    this.consumeAccessStream(props.accessTable, key);
+
+    new Rule(this, 'ReconcileSchedule', {
+      description: 'cloud-pam: run the reconciler',
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(this.reconcile, { retryAttempts: 0 })],
+    });
+    new Rule(this, 'SweepDriftSchedule', {
+      description: 'cloud-pam: daily drift sweep (the guarantee; CloudTrail events are best effort)',
+      schedule: Schedule.rate(Duration.days(1)),
+      targets: [new LambdaFunction(this.sweepDrift, { retryAttempts: 2 })],
+    });
+    new Rule(this, 'SweepDriftOnForeignAssignment', {
+      description: 'cloud-pam: an account assignment made by anyone but cloud-pam starts a drift sweep',
+      eventPattern: foreignAssignmentPattern([this.provisionAccess.serviceRole.roleArn]),
+      targets: [new LambdaFunction(this.sweepDrift, { retryAttempts: 2 })],
+    });
 
     this.api = new PamApi(this, 'Api', {
       handler: this.handleApi,
-      organizationId: config.identityCenter.organizationId,
+      organizationId: identityCenter.organizationId,
       encryptionKey: key,
     });
 
@@ -88,14 +261,118 @@ export class HubServiceStack extends Stack {
 
     this.alarms = new PamAlarms(this, 'Alarms', { encryptionKey: key });
     this.alarms.watchDeadLetterQueue('CommandsDeadLetters', this.commands.deadLetterQueue);
+    this.alarms.watchDeadLetterQueue('ProvisioningDeadLetters', this.provisioning.deadLetterQueue);
+    this.alarms.watchDeadLetterQueue('ScheduleDeadLetters', this.scheduler.deadLetters.queue);
+    this.alarms.watchDeadLetterQueue('StreamFailureDeadLetters', this.streamFailures.queue);
     this.alarms.watchFunction('HandleApiErrors', this.handleApi);
     this.alarms.watchFunction('ProcessCommandErrors', this.processCommand);
+    this.alarms.watchFunction('ProvisionAccessErrors', this.provisionAccess);
+    this.alarms.watchFunction('ReactToChangeErrors', this.reactToChange);
+    this.alarms.watchFunction('ReconcileErrors', this.reconcile);
+    this.alarms.watchFunction('SweepDriftErrors', this.sweepDrift);
     this.alarms.watchApi('ApiServerErrors', this.api.api);
     this.alarms.watchRejectionAudit('HandleApiRejectionAuditFailures', 'handle-api');
     this.alarms.watchRejectionAudit('ProcessCommandRejectionAuditFailures', 'process-command');
+    const revocationFailed =
+      'A revocation failed: access may outlive the decision that ended it. Check the function logs and the provisioning DLQ.';
+    this.alarms.watchMetric(
+      'ProvisionAccessRevocationFailures',
+      GRANT_METRICS.revocationFailed,
+      'provision-access',
+      revocationFailed,
+    );
+    this.alarms.watchMetric(
+      'ProcessCommandRevocationFailures',
+      GRANT_METRICS.revocationFailed,
+      'process-command',
+      revocationFailed,
+    );
+    this.alarms.watchMetric(
+      'DriftDetected',
+      GRANT_METRICS.driftDetected,
+      'sweep-drift',
+      'An assignment on a cloud-pam permission set exists that no grant holds (made outside cloud-pam).',
+    );
+
+    this.dashboard = new PamDashboard(this, 'Dashboard', {
+      workQueues: { Commands: this.commands.queue, Provisioning: this.provisioning.queue },
+      deadLetterQueues: {
+        commands: this.commands.deadLetterQueue,
+        provisioning: this.provisioning.deadLetterQueue,
+        schedules: this.scheduler.deadLetters.queue,
+        'stream failures': this.streamFailures.queue,
+      },
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'CommandsQueueUrl', { value: this.commands.queue.queueUrl });
+    new CfnOutput(this, 'ProvisioningQueueUrl', { value: this.provisioning.queue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
   }
+
+  /**
+   * react-to-change reads the access table's stream: only request items (`pk` REQ#…), in order per
+   * shard, splitting a failing batch and reporting item failures, and after 10 retries the batch's
+   * description goes to the failure queue (which alarms) instead of blocking the shard forever.
+   */
+  private consumeAccessStream(accessTable: PamTable, key: Key): void {
+    const streamArn = accessTable.table.tableStreamArn;
+    if (!streamArn) throw new Error('the access table must have a stream (HubDataStack sets it)');
+    this.reactToChange.addPermissions(
+      new PolicyStatement({
+        actions: [
+          'dynamodb:DescribeStream',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:ListStreams',
+        ],
+        resources: [streamArn],
+      }),
+      // Stream records of a CMK table are decrypted for the reader; Lambda polls with this role.
+      new PolicyStatement({ actions: ['kms:Decrypt'], resources: [key.keyArn] }),
+    );
+    const mapping = new EventSourceMapping(this, 'ReactToChangeStream', {
+      target: this.reactToChange,
+      eventSourceArn: streamArn,
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: 10,
+      bisectBatchOnError: true,
+      retryAttempts: 10,
+      reportBatchItemFailures: true,
+      onFailure: this.streamFailures.asOnFailureDestination(),
+      filters: [
+        FilterCriteria.filter({
+          dynamodb: { Keys: { [ACCESS_TABLE.partitionKey]: { S: FilterRule.beginsWith('REQ#') } } },
+        }),
+      ],
+    });
+    // Lambda checks the role can read the stream when it creates the mapping.
+    mapping.node.addDependency(this.reactToChange.permissions);
+  }
+}
+
+/**
+ * CloudTrail's record of `CreateAccountAssignment` made by anyone but `cloudPamRoleArns`. A role
+ * session's `userIdentity.arn` is its STS session ARN (`assumed-role/<name>/<session>`), never the
+ * role ARN, so the role is matched on `sessionContext.sessionIssuer.arn`; callers that are not
+ * role sessions (users, root) have no issuer and match the second branch.
+ */
+export function foreignAssignmentPattern(cloudPamRoleArns: readonly string[]) {
+  return {
+    source: ['aws.sso'],
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['sso.amazonaws.com'],
+      eventName: ['CreateAccountAssignment'],
+      $or: [
+        {
+          userIdentity: {
+            sessionContext: { sessionIssuer: { arn: [{ 'anything-but': [...cloudPamRoleArns] }] } },
+          },
+        },
+        { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ exists: false }] } } } },
+      ],
+    },
+  };
 }

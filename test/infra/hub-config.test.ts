@@ -21,6 +21,28 @@ interface FunctionProperties {
 
 const outdir = () => mkdtempSync(path.join(tmpdir(), 'cloud-pam-cdk-'));
 
+const STAND_IN_ACCOUNT = '111111111111';
+const STAND_IN_PERMISSION_SET_ARN = 'arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-0000000000000000';
+
+/** What a deploy-time token in the environment variable `key` looks like once deployed. */
+function standIn(key: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  // PERMISSION_SET_ARNS: JSON whose values are permission set ARNs.
+  if (join) {
+    return join[1]
+      .map((part) => (typeof part === 'string' ? part : STAND_IN_PERMISSION_SET_ARN))
+      .join(join[0]);
+  }
+  const name = `placeholder-${key.toLowerCase().replaceAll('_', '-')}`;
+  if (key.endsWith('_QUEUE_URL'))
+    return `https://sqs.eu-west-1.amazonaws.com/${STAND_IN_ACCOUNT}/${name}.fifo`;
+  if (key.endsWith('_QUEUE_ARN')) return `arn:aws:sqs:eu-west-1:${STAND_IN_ACCOUNT}:${name}.fifo`;
+  if (key.endsWith('_DLQ_ARN')) return `arn:aws:sqs:eu-west-1:${STAND_IN_ACCOUNT}:${name}`;
+  if (key.endsWith('_ROLE_ARN')) return `arn:aws:iam::${STAND_IN_ACCOUNT}:role/${name}`;
+  return name;
+}
+
 describe('hub config', () => {
   it('fails synth naming every participating group that has no Identity Store id', () => {
     // Prepare
@@ -63,18 +85,23 @@ describe('hub config', () => {
         .map(({ Properties: fn }) => ({
           name: String(fn.Environment.Variables.POWERTOOLS_SERVICE_NAME),
           dir: path.join(assembly.directory, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`),
-          // Tokens (table names, queue URL) become placeholders; literals stay as deployed.
+          // Literals stay as deployed; tokens (table names, queue URLs and ARNs, permission set
+          // ARNs) become well-formed stand-ins, so a handler that validates their shape still starts.
           environment: Object.fromEntries(
-            Object.entries(fn.Environment.Variables).map(([key, value]) => [
-              key,
-              typeof value === 'string' ? value : `placeholder-${key.toLowerCase()}`,
-            ]),
+            Object.entries(fn.Environment.Variables).map(([key, value]) => [key, standIn(key, value)]),
           ),
         }));
     });
 
     it('carries the validated config as pam-config.json next to each handler', () => {
-      expect(bundles.map((b) => b.name).sort()).toEqual(['handle-api', 'process-command']);
+      expect(bundles.map((b) => b.name).sort()).toEqual([
+        'handle-api',
+        'process-command',
+        'provision-access',
+        'react-to-change',
+        'reconcile',
+        'sweep-drift',
+      ]);
       for (const bundle of bundles) {
         expect(existsSync(path.join(bundle.dir, 'index.mjs'))).toBe(true);
         expect(existsSync(path.join(bundle.dir, 'index.mjs.map'))).toBe(true);

@@ -181,10 +181,12 @@ describe('hub data stack', () => {
 
 describe('hub service stack: commands queue', () => {
   it('is a KMS-encrypted FIFO queue with content-based deduplication and a FIFO DLQ after 5 receives', () => {
-    const dlq = logicalIdOf(service, 'AWS::SQS::Queue', {
-      FifoQueue: true,
-      RedrivePolicy: Match.absent(),
-    });
+    const [dlq] = Object.keys(
+      service.findResources('AWS::SQS::Queue', {
+        Properties: { FifoQueue: true, RedrivePolicy: Match.absent() },
+      }),
+    ).filter((id) => id.startsWith('CommandsDeadLetterQueue'));
+    expect(dlq).toBeDefined();
     service.hasResourceProperties('AWS::SQS::Queue', {
       FifoQueue: true,
       ContentBasedDeduplication: true,
@@ -198,7 +200,10 @@ describe('hub service stack: commands queue', () => {
     });
   });
 
-  it('refuses non-TLS access to both queues', () => {
+  it('refuses non-TLS access to every queue', () => {
+    const queues = Object.keys(service.findResources('AWS::SQS::Queue'));
+    // commands + DLQ, provisioning + DLQ, the schedules DLQ, the stream failure queue
+    expect(queues).toHaveLength(6);
     const policies = service.findResources('AWS::SQS::QueuePolicy', {
       Properties: {
         PolicyDocument: {
@@ -208,7 +213,10 @@ describe('hub service stack: commands queue', () => {
         },
       },
     });
-    expect(Object.keys(policies)).toHaveLength(2);
+    const covered = Object.values(policies).flatMap(
+      (policy) => (policy as { Properties: { Queues: { Ref: string }[] } }).Properties.Queues,
+    );
+    expect(covered.map((queue) => queue.Ref).sort()).toEqual([...queues].sort());
   });
 
   it('feeds process-command in batches of 10 with partial batch failures', () => {
@@ -221,41 +229,45 @@ describe('hub service stack: commands queue', () => {
 });
 
 describe('hub service stack: functions', () => {
-  it.each(['handle-api', 'process-command'])(
-    'runs %s on nodejs24.x, arm64, traced, with a retained encrypted log group',
-    (name) => {
-      const functions = service.findResources('AWS::Lambda::Function', {
-        Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
-      });
-      expect(Object.keys(functions)).toHaveLength(1);
-      const fn = Object.values(functions)[0] as { Properties: Json };
-      expect(fn.Properties).toMatchObject({
-        Runtime: 'nodejs24.x',
-        Architectures: ['arm64'],
-        TracingConfig: { Mode: 'Active' },
-        Handler: 'index.handler',
-        Environment: {
-          Variables: {
-            NODE_OPTIONS: '--enable-source-maps',
-            POWERTOOLS_METRICS_NAMESPACE: 'CloudPam',
-            POWERTOOLS_LOG_LEVEL: 'INFO',
-            PAM_CONFIG_FILE: 'pam-config.json',
-            IDENTITY_STORE_ID: config.identityCenter.identityStoreId,
-            ACCESS_TABLE_NAME: expect.anything(),
-            AUDIT_TABLE_NAME: expect.anything(),
-          },
+  it.each([
+    'handle-api',
+    'process-command',
+    'provision-access',
+    'react-to-change',
+    'reconcile',
+    'sweep-drift',
+  ])('runs %s on nodejs24.x, arm64, traced, with a retained encrypted log group', (name) => {
+    const functions = service.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
+    });
+    expect(Object.keys(functions)).toHaveLength(1);
+    const fn = Object.values(functions)[0] as { Properties: Json };
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Handler: 'index.handler',
+      Environment: {
+        Variables: {
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_METRICS_NAMESPACE: 'CloudPam',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          PAM_CONFIG_FILE: 'pam-config.json',
+          IDENTITY_STORE_ID: config.identityCenter.identityStoreId,
+          ACCESS_TABLE_NAME: expect.anything(),
+          AUDIT_TABLE_NAME: expect.anything(),
         },
-      });
-      const logGroupId = ((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref;
-      const logGroup = service.findResources('AWS::Logs::LogGroup')[logGroupId] as {
-        Properties: Json;
-        DeletionPolicy: string;
-      };
-      expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
-      expect(logGroup.Properties.KmsKeyId).toBeDefined();
-      expect(logGroup.DeletionPolicy).toBe('Retain');
-    },
-  );
+      },
+    });
+    const logGroupId = ((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref;
+    const logGroup = service.findResources('AWS::Logs::LogGroup')[logGroupId] as {
+      Properties: Json;
+      DeletionPolicy: string;
+    };
+    expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
+    expect(logGroup.Properties.KmsKeyId).toBeDefined();
+    expect(logGroup.DeletionPolicy).toBe('Retain');
+  });
 
   it('gives each function only the environment it needs', () => {
     service.hasResourceProperties('AWS::Lambda::Function', {
@@ -282,7 +294,13 @@ describe('hub service stack: functions', () => {
   });
 
   it('never lets a function delete from the audit table', () => {
-    for (const role of ['HandleApiRole', 'ProcessCommandRole']) {
+    for (const role of [
+      'HandleApiRole',
+      'ProcessCommandRole',
+      'ProvisionAccessRole',
+      'ReconcileRole',
+      'SweepDriftRole',
+    ]) {
       const onAudit = statementsOfRole(service, role).filter((s) =>
         JSON.stringify(s.Resource).includes('AuditTable'),
       );
@@ -303,7 +321,7 @@ describe('hub service stack: functions', () => {
   });
 
   it('scopes Identity Store reads to the configured store and never to Resource "*"', () => {
-    for (const role of ['HandleApiRole', 'ProcessCommandRole']) {
+    for (const role of ['HandleApiRole', 'ProcessCommandRole', 'ReconcileRole', 'SweepDriftRole']) {
       const directory = statementsOfRole(service, role).filter((s) =>
         asArray(s.Action).some((a) => a.startsWith('identitystore:')),
       );
@@ -338,22 +356,6 @@ describe('hub service stack: functions', () => {
     for (const s of starred) {
       expect(asArray(s.Action).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     }
-  });
-
-  it('lets no function send to the commands queue yet, and denies every other sender in the queue policy', () => {
-    const sends = (role: string) =>
-      statementsOfRole(service, role).filter((s) => asArray(s.Action).includes('sqs:SendMessage'));
-    expect(sends('HandleApiRole')).toHaveLength(0);
-    expect(sends('ProcessCommandRole')).toHaveLength(0);
-    const policies = Object.values(service.findResources('AWS::SQS::QueuePolicy')) as {
-      Properties: { PolicyDocument: { Statement: Statement[] } };
-    }[];
-    const denySends = policies
-      .flatMap((p) => p.Properties.PolicyDocument.Statement)
-      .filter((s) => s.Effect === 'Deny' && asArray(s.Action).includes('sqs:SendMessage'));
-    expect(denySends).toHaveLength(1);
-    expect(denySends[0]?.Principal).toEqual({ AWS: '*' });
-    expect(denySends[0]?.Condition).toBeUndefined();
   });
 
   it('alarms when a refused action could not be audited', () => {
@@ -434,16 +436,19 @@ describe('hub service stack: REST API', () => {
     });
   });
 
-  it('outputs the API URL and the commands queue URL', () => {
-    expect(Object.keys(service.findOutputs('ApiUrl'))).toEqual(['ApiUrl']);
-    expect(Object.keys(service.findOutputs('CommandsQueueUrl'))).toEqual(['CommandsQueueUrl']);
+  it('outputs the API URL, both queue URLs and the dashboard name', () => {
+    for (const name of ['ApiUrl', 'CommandsQueueUrl', 'ProvisioningQueueUrl', 'DashboardName']) {
+      expect(Object.keys(service.findOutputs(name))).toEqual([name]);
+    }
   });
 });
 
 describe('hub service stack: PamRequester permission set', () => {
   it('may only invoke this API’s /v1 routes', () => {
     const apiId = logicalIdOf(service, 'AWS::ApiGateway::RestApi', { Name: 'cloud-pam' });
-    const sets = Object.values(service.findResources('AWS::SSO::PermissionSet')) as { Properties: Json }[];
+    const sets = Object.values(
+      service.findResources('AWS::SSO::PermissionSet', { Properties: { Name: 'PamRequester' } }),
+    ) as { Properties: Json }[];
     expect(sets).toHaveLength(1);
     const set = sets[0]?.Properties as {
       Name: string;
