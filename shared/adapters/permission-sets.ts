@@ -3,11 +3,15 @@
 import { z } from 'zod';
 import type { PermissionSets } from '#ports/grants.ts';
 
+// AWS names permission sets `…:permissionSet/ssoins-…/ps-…`; moto 5.2.1 answers `…:instance/ssoins-…/ps-…`.
 const ArnMap = z.record(
   z.string().min(1),
   z
     .string()
-    .regex(/^arn:aws[\w-]*:sso:::permissionSet\/ssoins-[\w-]+\/ps-[\w-]+$/, 'expected a permission set ARN'),
+    .regex(
+      /^arn:aws[\w-]*:sso:::(permissionSet|instance)\/ssoins-[\w-]+\/ps-[\w-]+$/,
+      'expected a permission set ARN',
+    ),
 );
 
 export function permissionSetsFrom(map: Readonly<Record<string, string>>): PermissionSets {

@@ -15,6 +15,8 @@ export interface CreateRequestInput {
   readonly actorId: string;
   readonly entitlementId: string;
   readonly accountId: string;
+  /** Several accounts in one all-or-nothing grant; the first must be `accountId`. */
+  readonly accountIds?: readonly string[];
   readonly durationMs?: number;
   readonly reason?: string;
   readonly ticket?: string;
@@ -72,6 +74,7 @@ export function makeCreateRequest(deps: CoreDeps) {
           entitlement,
           configHash: deps.catalog.config.configHash,
           accountId: input.accountId,
+          ...(input.accountIds === undefined ? {} : { accountIds: input.accountIds }),
           ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
           ...(input.reason === undefined ? {} : { reason: input.reason }),
           ...(input.ticket === undefined ? {} : { ticket: input.ticket }),

@@ -10,6 +10,7 @@ import { IdentityStoreDirectory } from '#adapters/aws/identity-store-directory.t
 import { systemClock, ulidGenerator } from '#adapters/system.ts';
 import { makeCatalog } from '#app/catalog.ts';
 import type { CoreDeps } from '#app/deps.ts';
+import type { Clock } from '#ports/index.ts';
 import { loadBundledConfig } from './bundled-config.ts';
 import { REJECTION_AUDIT_FAILED_METRIC } from './metric-names.ts';
 import { logger, metrics, tracer } from './powertools.ts';
@@ -26,11 +27,22 @@ export function configPath(file: string): string {
   return join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
 }
 
-export function buildCoreDeps(env: CoreEnv): CoreDeps & { dynamo: DynamoDBClient } {
+/** SDK clients to use instead of the defaults (tests and the local runtime add middleware). */
+export interface CoreClients {
+  readonly dynamo?: DynamoDBClient;
+  readonly identityStore?: IdentitystoreClient;
+  /** The local runtime and tests move time; functions use the system clock. */
+  readonly clock?: Clock;
+}
+
+export function buildCoreDeps(
+  env: CoreEnv,
+  clients: CoreClients = {},
+): CoreDeps & { dynamo: DynamoDBClient } {
   const config = loadBundledConfig(configPath(env.PAM_CONFIG_FILE));
-  const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
-  const identityStore = tracer.captureAWSv3Client(new IdentitystoreClient({}));
-  const clock = systemClock;
+  const dynamo = clients.dynamo ?? tracer.captureAWSv3Client(new DynamoDBClient({}));
+  const identityStore = clients.identityStore ?? tracer.captureAWSv3Client(new IdentitystoreClient({}));
+  const clock = clients.clock ?? systemClock;
   const ids = ulidGenerator(clock);
   return {
     dynamo,

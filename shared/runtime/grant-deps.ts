@@ -38,15 +38,25 @@ export const powertoolsMetrics: GrantMetrics = {
   latency: (name, ms) => metrics.addMetric(name, MetricUnit.Milliseconds, ms),
 };
 
+/** SDK clients to use instead of the defaults (tests and the local runtime add middleware). */
+export interface GrantClients {
+  readonly sqs?: SQSClient;
+  readonly ssoAdmin?: SSOAdminClient;
+  readonly scheduler?: SchedulerClient;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
 export function buildGrantDeps(
   core: CoreDeps & { dynamo: DynamoDBClient },
-  source = process.env,
+  source: NodeJS.ProcessEnv = process.env,
+  clients: GrantClients = {},
 ): GrantDeps & { dynamo: DynamoDBClient } {
   const env = readEnv(grantEnvShape, source);
-  const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+  const sqs = clients.sqs ?? tracer.captureAWSv3Client(new SQSClient({}));
   const identityCenter = new SsoAdminIdentityCenter({
-    client: tracer.captureAWSv3Client(new SSOAdminClient({})),
+    client: clients.ssoAdmin ?? tracer.captureAWSv3Client(new SSOAdminClient({})),
     instanceArn: env.IDENTITY_CENTER_INSTANCE_ARN,
+    ...(clients.sleep ? { sleep: clients.sleep } : {}),
   });
   const permissionSets = permissionSetsFromJson(env.PERMISSION_SET_ARNS);
   const provisioningQueue = new SqsWorkQueue({ client: sqs, queueUrl: env.PROVISIONING_QUEUE_URL });
@@ -58,14 +68,14 @@ export function buildGrantDeps(
     provisioningQueue,
     commandsQueue: new SqsWorkQueue({ client: sqs, queueUrl: env.COMMANDS_QUEUE_URL }),
     scheduler: new EventBridgeScheduler({
-      client: tracer.captureAWSv3Client(new SchedulerClient({})),
+      client: clients.scheduler ?? tracer.captureAWSv3Client(new SchedulerClient({})),
       groupName: env.SCHEDULER_GROUP_NAME,
       roleArn: env.SCHEDULER_ROLE_ARN,
       targets: { commands: env.COMMANDS_QUEUE_ARN, provisioning: env.PROVISIONING_QUEUE_ARN },
       ...(env.SCHEDULES_DLQ_ARN ? { deadLetterArn: env.SCHEDULES_DLQ_ARN } : {}),
       clock: core.clock,
     }),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep: clients.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     metrics: powertoolsMetrics,
   };
   return { ...grants, beforeAccessEnds: makeNarrowing(grants) };

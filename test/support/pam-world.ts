@@ -14,8 +14,11 @@ import {
   CreateUserCommand as CreateIdentityUserCommand,
   IdentitystoreClient,
 } from '@aws-sdk/client-identitystore';
+import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { parseConfig } from '#config/load.ts';
+import { createIdentityCenterFixture, type IdentityCenterFixture } from './identity-center.ts';
 import { MOTO_REGION, motoClient, motoEndpoint, testAccountId } from './moto.ts';
 import { createTables, testTableNames } from './tables.ts';
 
@@ -32,6 +35,7 @@ const GROUPS = ['engineers', 'cloud-ops', 'pam-admins'] as const;
 
 export const DEV_ACCOUNT = '333333333333';
 export const PROD_ACCOUNT = '444444444444';
+export const DEV2_ACCOUNT = '555555555555';
 const MANAGEMENT_ACCOUNT = '222222222222';
 
 /** The source config, in the form of infra/config/example.yaml. */
@@ -53,7 +57,7 @@ function configDocument(hubAccountId: string, identityStoreId: string, groupIds:
         title: 'Read-only in dev',
         kind: 'aws-role',
         target: {
-          accounts: [DEV_ACCOUNT],
+          accounts: [DEV_ACCOUNT, DEV2_ACCOUNT],
           permissionSet: { name: 'DevReadOnly', managedPolicies: ['ReadOnlyAccess'] },
         },
         eligible: ['engineers'],
@@ -91,11 +95,17 @@ export interface PamWorld {
   readonly identityStore: IdentitystoreClient;
   readonly tables: ReturnType<typeof testTableNames>;
   readonly configFile: string;
+  readonly identityCenter: IdentityCenterFixture;
+  readonly permissionSetArns: Readonly<Record<string, string>>;
+  readonly sqs: SQSClient;
+  readonly scheduler: SchedulerClient;
+  readonly queues: {
+    readonly commands: { readonly url: string; readonly arn: string };
+    readonly provisioning: { readonly url: string; readonly arn: string };
+  };
 }
 
-function randomStoreId(): string {
-  return `d-${Array.from({ length: 10 }, () => Math.floor(Math.random() * 16).toString(16)).join('')}`;
-}
+export const SCHEDULE_GROUP = 'cloud-pam';
 
 /** Creates the hub in a fresh moto account and points this process's AWS environment at it. */
 export async function createPamWorld(): Promise<PamWorld> {
@@ -109,8 +119,9 @@ export async function createPamWorld(): Promise<PamWorld> {
   const tables = testTableNames();
   await createTables(dynamo, tables);
 
+  const identityCenter = await createIdentityCenterFixture(accountId);
   const identityStore = motoClient(IdentitystoreClient, accountId);
-  const identityStoreId = randomStoreId();
+  const identityStoreId = identityCenter.identityStoreId;
   const groupIds: Record<string, string> = {};
   for (const group of GROUPS) {
     const { GroupId } = await identityStore.send(
@@ -146,10 +157,32 @@ export async function createPamWorld(): Promise<PamWorld> {
   const directory = mkdtempSync(join(tmpdir(), 'pam-world-'));
   const configFile = join(directory, 'pam-config.json');
   // What synth bundles: the validated config, as JSON.
-  const config = parseConfig(
-    JSON.stringify(configDocument(accountId, identityStoreId, groupIds)),
-    'pam-world',
-  );
+  const document = configDocument(accountId, identityStoreId, groupIds);
+  document.identityCenter.instanceArn = identityCenter.instanceArn;
+  const config = parseConfig(JSON.stringify(document), 'pam-world');
+  const permissionSetArns: Record<string, string> = {};
+  for (const entitlement of config.entitlements) {
+    const name = entitlement.target.permissionSet.name;
+    permissionSetArns[name] ??= await identityCenter.createPermissionSet(name);
+  }
+  identityCenter.calls.reset();
+
+  // The two FIFO work queues and the schedule group, as the service stack creates them.
+  const sqs = motoClient(SQSClient, accountId);
+  const queue = async (name: string) => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '30' },
+      }),
+    );
+    if (!QueueUrl) throw new Error('moto returned no QueueUrl');
+    return { url: QueueUrl, arn: `arn:aws:sqs:${MOTO_REGION}:${accountId}:${name}` };
+  };
+  const commandsQueue = await queue('pam-commands.fifo');
+  const provisioningQueue = await queue('pam-provisioning.fifo');
+  const scheduler = motoClient(SchedulerClient, accountId);
+  await scheduler.send(new CreateScheduleGroupCommand({ Name: SCHEDULE_GROUP }));
   writeFileSync(configFile, JSON.stringify(config));
 
   Object.assign(process.env, {
@@ -162,12 +195,33 @@ export async function createPamWorld(): Promise<PamWorld> {
     IDEMPOTENCY_TABLE_NAME: tables.idempotency,
     IDENTITY_STORE_ID: identityStoreId,
     PAM_CONFIG_FILE: configFile,
+    IDENTITY_CENTER_INSTANCE_ARN: identityCenter.instanceArn,
+    PERMISSION_SET_ARNS: JSON.stringify(permissionSetArns),
+    COMMANDS_QUEUE_URL: commandsQueue.url,
+    COMMANDS_QUEUE_ARN: commandsQueue.arn,
+    PROVISIONING_QUEUE_URL: provisioningQueue.url,
+    PROVISIONING_QUEUE_ARN: provisioningQueue.arn,
+    SCHEDULER_GROUP_NAME: SCHEDULE_GROUP,
+    SCHEDULER_ROLE_ARN: `arn:aws:iam::${accountId}:role/pam-scheduler`,
     POWERTOOLS_SERVICE_NAME: 'test',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  return { accountId, identityStoreId, userIds, dynamo, identityStore, tables, configFile };
+  return {
+    accountId,
+    identityStoreId,
+    userIds,
+    dynamo,
+    identityStore,
+    tables,
+    configFile,
+    identityCenter,
+    permissionSetArns,
+    sqs,
+    scheduler,
+    queues: { commands: commandsQueue, provisioning: provisioningQueue },
+  };
 }
 
 export const lambdaContext = {

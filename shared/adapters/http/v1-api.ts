@@ -42,6 +42,8 @@ function requestIdOf(params: Readonly<Record<string, string>>): string {
 const CreateBody = z.strictObject({
   entitlementId,
   accountId,
+  /** More accounts in the same grant (all or nothing); the first must equal accountId. */
+  accountIds: z.array(accountId).min(1).max(20).optional(),
   duration: isoDuration.optional(),
   reason: reason.optional(),
   ticket: ticket.optional(),
@@ -84,6 +86,7 @@ export function requestView(request: AccessRequest) {
     entitlementId: request.entitlementId,
     entitlementTitle: request.snapshot.entitlementTitle,
     accountId: request.accountId,
+    accountIds: request.accountIds ?? [request.accountId],
     permissionSetName: request.snapshot.permissionSetName,
     duration: formatIsoDuration(request.durationMs),
     reason: request.reason ?? null,
@@ -188,6 +191,7 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
         actorId,
         entitlementId: input.entitlementId,
         accountId: input.accountId,
+        ...(input.accountIds === undefined ? {} : { accountIds: input.accountIds }),
         ...(input.duration === undefined ? {} : { durationMs: input.duration }),
         ...(input.reason === undefined ? {} : { reason: input.reason }),
         ...(input.ticket === undefined ? {} : { ticket: input.ticket }),

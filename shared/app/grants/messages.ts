@@ -2,9 +2,13 @@
 import { z } from 'zod';
 
 const requestId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');
+// AWS names permission sets `…:permissionSet/ssoins-…/ps-…`; moto 5.2.1 answers `…:instance/ssoins-…/ps-…`.
 const permissionSetArn = z
   .string()
-  .regex(/^arn:aws[\w-]*:sso:::permissionSet\/ssoins-[\w-]+\/ps-[\w-]+$/, 'expected a permission set ARN');
+  .regex(
+    /^arn:aws[\w-]*:sso:::(permissionSet|instance)\/ssoins-[\w-]+\/ps-[\w-]+$/,
+    'expected a permission set ARN',
+  );
 export const TupleSchema = z.strictObject({
   userId: z.string().min(1).max(64),
   accountId: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'),

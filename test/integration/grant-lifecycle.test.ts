@@ -1,0 +1,251 @@
+// The grant engine against moto over HTTP: approval → assignment → expiry/revocation, driven by the
+// real stream, queues and schedules (pumped by hand, as Lambda event sources would).
+//
+// Moto deviations worked around here:
+// - sso-admin assignments succeed at once and a repeated create stores a duplicate: assertions
+//   count Create/Delete calls (SDK middleware) rather than trusting the list's length.
+// - schedules never fire: `fireDue` (fireDueSchedules) delivers what is due at the test clock.
+// - IN_PROGRESS and FAILED never happen on moto: they are injected with SDK middleware.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
+import { ulidGenerator } from '#adapters/system.ts';
+import { verifyChain } from '#domain/audit.ts';
+import type { AccessRequest } from '#domain/model.ts';
+import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
+import {
+  createPamWorld,
+  DEV_ACCOUNT,
+  DEV2_ACCOUNT,
+  type PamWorld,
+  PROD_ACCOUNT,
+} from '../support/pam-world.ts';
+
+let world: PamWorld;
+let h: GrantHarness;
+let audit: DynamoAuditLog;
+const HOUR = 3_600_000;
+
+beforeAll(async () => {
+  world = await createPamWorld();
+  h = createGrantHarness(world);
+  audit = new DynamoAuditLog({ client: world.dynamo, auditTable: world.tables.audit, ids: ulidGenerator() });
+});
+
+async function assigned(
+  accountId: string,
+  permissionSet: 'DevReadOnly' | 'ProdAdmin',
+): Promise<readonly string[]> {
+  return h.deps.identityCenter.listUserAssignments(
+    accountId,
+    world.permissionSetArns[permissionSet] as string,
+  );
+}
+
+async function stored(id: string): Promise<AccessRequest> {
+  return (await h.deps.store.get(id)) as AccessRequest;
+}
+
+async function settled(): Promise<void> {
+  const { failures } = await h.settle();
+  expect(failures).toEqual([]);
+}
+
+/** alice asks for dev-readonly, bob approves, the engine provisions it. */
+async function activeDevGrant(accountIds: readonly string[] = [DEV_ACCOUNT]): Promise<AccessRequest> {
+  const request = await h.createRequest({
+    actorId: world.userIds.alice,
+    entitlementId: 'dev-readonly',
+    accountId: accountIds[0] as string,
+    ...(accountIds.length > 1 ? { accountIds } : {}),
+    durationMs: HOUR,
+    reason: 'investigate',
+  });
+  await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: request.id });
+  await settled();
+  return stored(request.id);
+}
+
+async function expireAt(request: AccessRequest): Promise<void> {
+  h.clock.set(new Date(Date.parse(request.grant?.expiresAt as string) + 1000));
+  await h.fireDue();
+  await settled();
+}
+
+describe('grant lifecycle', () => {
+  it('APPROVED → ACTIVE with the assignment listed → expiry → assignment gone, EXPIRED, chain verifies', async () => {
+    // Prepare
+    const before = h.assignmentCalls();
+
+    // Act
+    const active = await activeDevGrant();
+    const whileActive = await assigned(DEV_ACCOUNT, 'DevReadOnly');
+    await expireAt(active);
+
+    // Assess
+    expect(active.status).toBe('ACTIVE');
+    expect(whileActive).toContain(world.userIds.alice);
+    const ended = await stored(active.id);
+    expect(ended.status).toBe('EXPIRED');
+    expect(await assigned(DEV_ACCOUNT, 'DevReadOnly')).not.toContain(world.userIds.alice);
+    expect(h.assignmentCalls()).toEqual({ create: before.create + 1, delete: before.delete + 1 });
+    const chain = await audit.readChain(`request#${active.id}`);
+    expect(chain.map((event) => event.type)).toEqual([
+      'request.created',
+      'request.approved',
+      'grant.provisioning',
+      'grant.activated',
+      'grant.expired',
+    ]);
+    expect(verifyChain(chain)).toMatchObject({ ok: true });
+  });
+
+  it('two overlapping grants on one tuple keep the assignment until the last one ends', async () => {
+    const before = h.assignmentCalls();
+    const first = await activeDevGrant();
+    const second = await activeDevGrant();
+    expect(h.assignmentCalls().create).toBe(before.create + 1);
+
+    await h.decide({ action: 'revoke', actorId: world.userIds.alice, requestId: first.id });
+    await settled();
+    expect((await stored(first.id)).status).toBe('REVOKED');
+    expect(await assigned(DEV_ACCOUNT, 'DevReadOnly')).toContain(world.userIds.alice);
+    expect(h.assignmentCalls().delete).toBe(before.delete);
+
+    await expireAt(second);
+    expect((await stored(second.id)).status).toBe('EXPIRED');
+    expect(await assigned(DEV_ACCOUNT, 'DevReadOnly')).not.toContain(world.userIds.alice);
+    expect(h.assignmentCalls()).toEqual({ create: before.create + 1, delete: before.delete + 1 });
+  });
+
+  it('an extension approved one second before expiry survives the old schedule', async () => {
+    const active = await activeDevGrant();
+    const oldExpiry = Date.parse(active.grant?.expiresAt as string);
+    h.clock.set(new Date(oldExpiry - 1000));
+    await h.decide({
+      action: 'extend',
+      actorId: world.userIds.alice,
+      requestId: active.id,
+      additionalMs: HOUR,
+      comment: 'need more time',
+    });
+    await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: active.id });
+    await settled();
+    // The old schedule's command arrives anyway (e.g. it fired before it could be removed).
+    await h.processCommand({
+      action: 'expire',
+      requestId: active.id,
+      grantVersion: 1,
+      expiresAt: active.grant?.expiresAt as string,
+    });
+    h.clock.set(new Date(oldExpiry + 1000));
+    await h.fireDue();
+    await settled();
+
+    const extended = await stored(active.id);
+    expect(extended.status).toBe('ACTIVE');
+    expect(extended.grant?.grantVersion).toBe(2);
+    expect(await assigned(DEV_ACCOUNT, 'DevReadOnly')).toContain(world.userIds.alice);
+
+    await expireAt(extended);
+    expect((await stored(active.id)).status).toBe('EXPIRED');
+  });
+
+  it('an expiry delivered twice is harmless', async () => {
+    const active = await activeDevGrant();
+    const before = h.assignmentCalls();
+    h.clock.set(new Date(Date.parse(active.grant?.expiresAt as string) + 1000));
+    const command = {
+      action: 'expire' as const,
+      requestId: active.id,
+      grantVersion: 1,
+      expiresAt: active.grant?.expiresAt as string,
+    };
+
+    const first = await h.processCommand(command);
+    const second = await h.processCommand(command);
+    await settled();
+
+    expect(first.outcome).toBe('applied');
+    expect(second.outcome).toBe('no-op');
+    expect(h.assignmentCalls().delete).toBe(before.delete + 1);
+    const expired = (await audit.readChain(`request#${active.id}`)).filter((e) => e.type === 'grant.expired');
+    expect(expired).toHaveLength(1);
+  });
+
+  it('a multi-assignment grant whose second assignment FAILS leaves nothing behind and is FAILED', async () => {
+    // Prepare: the first create stays IN_PROGRESS once (then succeeds when polled); the create in
+    // the second account FAILS, answered in place of the service as AWS would (nothing created).
+    const before = h.assignmentCalls();
+    h.faults.add({ command: 'CreateAccountAssignmentCommand', fault: 'in-progress', times: 1 });
+    let failedCreates = 0;
+    const failSecondAccount = (command: string, input: Record<string, unknown>) => {
+      if (command !== 'CreateAccountAssignmentCommand' || input.TargetId !== DEV2_ACCOUNT) return undefined;
+      failedCreates++;
+      return {
+        AccountAssignmentCreationStatus: {
+          Status: 'FAILED',
+          RequestId: `failed-${failedCreates}`,
+          FailureReason: 'injected: the account is suspended',
+        },
+      };
+    };
+    h.interceptors.push(failSecondAccount);
+
+    // Act
+    const request = await h.createRequest({
+      actorId: world.userIds.alice,
+      entitlementId: 'dev-readonly',
+      accountId: DEV_ACCOUNT,
+      accountIds: [DEV_ACCOUNT, DEV2_ACCOUNT],
+      durationMs: HOUR,
+      reason: 'two accounts at once',
+    });
+    await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: request.id });
+    await settled();
+    h.interceptors.splice(h.interceptors.indexOf(failSecondAccount), 1);
+
+    // Assess
+    const failed = await stored(request.id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.failure).toContain(DEV2_ACCOUNT);
+    expect(failedCreates).toBe(1);
+    expect(await assigned(DEV_ACCOUNT, 'DevReadOnly')).not.toContain(world.userIds.alice);
+    expect(await assigned(DEV2_ACCOUNT, 'DevReadOnly')).not.toContain(world.userIds.alice);
+    const made = h.assignmentCalls().create - before.create - failedCreates;
+    expect(h.assignmentCalls().delete - before.delete).toBe(made);
+  });
+
+  it('a revoke adds the session deny to the permission set, and a sweep removes it after one session duration', async () => {
+    const request = await h.createRequest({
+      actorId: world.userIds.alice,
+      entitlementId: 'prod-admin',
+      accountId: PROD_ACCOUNT,
+      durationMs: HOUR,
+      reason: 'incident',
+      ticket: 'OPS-7',
+    });
+    await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: request.id });
+    await h.decide({ action: 'approve', actorId: world.userIds.carol, requestId: request.id });
+    await settled();
+    expect((await stored(request.id)).status).toBe('ACTIVE');
+    const psArn = world.permissionSetArns.ProdAdmin as string;
+
+    await h.decide({ action: 'revoke', actorId: world.userIds.bob, requestId: request.id, comment: 'done' });
+    await settled();
+    const withDeny = await h.deps.identityCenter.getInlinePolicy(psArn);
+
+    expect((await stored(request.id)).status).toBe('REVOKED');
+    expect(await assigned(PROD_ACCOUNT, 'ProdAdmin')).not.toContain(world.userIds.alice);
+    expect(withDeny).toContain(world.userIds.alice);
+    expect(JSON.parse(withDeny as string).Statement[0]).toMatchObject({
+      Effect: 'Deny',
+      Condition: { StringEquals: { 'identitystore:userId': world.userIds.alice } },
+    });
+
+    h.clock.advance(HOUR + 61_000);
+    await h.fireDue();
+    await settled();
+    const afterSweep = await h.deps.identityCenter.getInlinePolicy(psArn);
+    expect(afterSweep ?? '').not.toContain(world.userIds.alice);
+  });
+});
