@@ -7,7 +7,7 @@ import type { GrantDeps } from '#app/grants/deps.ts';
 import { SESSION_DURATION_MS } from '#app/grants/deps.ts';
 import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
-import { makeReconciler, type ReconcilerOptions } from '#app/grants/reconcile.ts';
+import { DISABLED_USER_REASON, makeReconciler, type ReconcilerOptions } from '#app/grants/reconcile.ts';
 import { permissionSetGroup, tupleGroup, tuplesOf } from '#app/grants/tuples.ts';
 import { denyRemovalTimes, withDeny } from '#domain/deny-policy.ts';
 import type { AccessRequest, RequestStatus } from '#domain/model.ts';
@@ -288,8 +288,13 @@ describe('reconcile: 5. users disabled or deleted in the Identity Store', () => 
     // Act
     const report = await t.reconcile();
 
-    // Assess: no revoke command (the queue cannot carry a system one yet), but access is ending.
-    expect(t.commandsQueue.sent).toEqual([]);
+    // Assess: access is ending now, and a system revoke makes the record follow.
+    expect(t.commandsQueue.sent).toEqual([
+      {
+        messageGroupId: active.id,
+        body: { action: 'system-revoke', requestId: active.id, reason: DISABLED_USER_REASON },
+      },
+    ]);
     expect(report.revokeNeeded).toEqual([
       { requestId: active.id, userId: U.dan, status: 'ACTIVE', why: 'disabled', accessEnding: true },
     ]);
@@ -317,6 +322,7 @@ describe('reconcile: 5. users disabled or deleted in the Identity Store', () => 
 
     // The next pass neither re-grants nor adds a second deny; it keeps reporting the request.
     t.clock.set(at(35));
+    t.commandsQueue.sent.length = 0;
     const again = await t.reconcile();
     expect(t.provisioningQueue.sent).toEqual([]);
     expect(again.revokeNeeded).toEqual([
@@ -332,7 +338,12 @@ describe('reconcile: 5. users disabled or deleted in the Identity Store', () => 
 
     const report = await t.reconcile();
 
-    nothingSent(t);
+    // Only the system revokes: nothing starts, times out or is re-acquired.
+    expect(t.provisioningQueue.sent).toEqual([]);
+    expect(t.commandsQueue.sent.map((message) => message.body.action)).toEqual([
+      'system-revoke',
+      'system-revoke',
+    ]);
     expect(report.revokeNeeded.map((entry) => [entry.requestId, entry.why])).toEqual([
       [approved.id, 'deleted'],
       [provisioning.id, 'deleted'],

@@ -9,9 +9,8 @@
 //   1. expire      ACTIVE / EXTENSION_PENDING whose grant.expiresAt ≤ now (current grantVersion).
 //   5. disabled    requests of users disabled or deleted in the Identity Store: reported as
 //                  `revokeNeeded`, and their access ended now — provisioning `release` for each
-//                  tuple and a `deny-add` for sessions already issued (as narrowing.ts does). The
-//                  request record itself cannot follow yet: the commands queue has no system revoke
-//                  (a `revoke` needs an actor that resolves in the Identity Store).
+//                  tuple and a `deny-add` for sessions already issued (as narrowing.ts does) — and
+//                  a `system-revoke` command so the request record follows (REVOKED, audited).
 //   6. leases      a holder whose request no longer wants access (or is gone) → `release`; a lease
 //                  that is stuck (no holders but assigned, or a pending operation, untouched for
 //                  `stuckAfterMs`) → `check`.
@@ -60,7 +59,8 @@ export type ReconcileAction =
   | 'release'
   | 'check'
   | 'deny-add'
-  | 'deny-sweep';
+  | 'deny-sweep'
+  | 'system-revoke';
 
 export interface RevokeNeeded {
   readonly requestId: string;
@@ -126,6 +126,7 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
       check: 0,
       'deny-add': 0,
       'deny-sweep': 0,
+      'system-revoke': 0,
     };
     const revokeNeeded: RevokeNeeded[] = [];
     const unheld: { requestId: string; accountId: string }[] = [];
@@ -266,6 +267,12 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
             accessEnding = true;
           }
         }
+        // The record follows: a system revoke (narrowing again is harmless: leases count holders).
+        await send('commands', 'system-revoke', request.id, {
+          action: 'system-revoke',
+          requestId: request.id,
+          reason: DISABLED_USER_REASON,
+        });
         revokeNeeded.push({
           requestId: request.id,
           userId: request.requesterId,
