@@ -68,13 +68,13 @@ function crashInjector(state: { crash: CrashPoint }) {
  */
 type Interceptor = (commandName: string, input: Record<string, unknown>) => unknown;
 
-function interceptor(list: Interceptor[]) {
+function interceptor(list: Interceptor[], last: Interceptor) {
   return {
     applyToStack(stack: { add: (...args: unknown[]) => void }) {
       stack.add(
         (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
           async (args: { input: Record<string, unknown> }) => {
-            for (const answer of list) {
+            for (const answer of [...list, last]) {
               const output = answer(context.commandName ?? '', args.input);
               if (output !== undefined) return { output, response: {} };
             }
@@ -89,6 +89,21 @@ function interceptor(list: Interceptor[]) {
 export function createGrantHarness(world: PamWorld) {
   const clock = new TestClock();
   const interceptors: Interceptor[] = [];
+  // Moto deviation: a repeated CreateAccountAssignment stores a duplicate (and one delete removes
+  // one copy); AWS keeps one assignment. The engine may repeat a create after a crash, so the
+  // harness answers a create of an existing assignment as AWS does, without calling moto.
+  const existing = new Set<string>();
+  const tupleId = (input: Record<string, unknown>) =>
+    `${input.PrincipalId}|${input.TargetId}|${input.PermissionSetArn}`;
+  const awsSemantics: Interceptor = (command, input) => {
+    if (command === 'DeleteAccountAssignmentCommand') existing.delete(tupleId(input));
+    if (command !== 'CreateAccountAssignmentCommand') return undefined;
+    if (!existing.has(tupleId(input))) {
+      existing.add(tupleId(input));
+      return undefined;
+    }
+    return { AccountAssignmentCreationStatus: { Status: 'SUCCEEDED', RequestId: `repeat-${existing.size}` } };
+  };
   const calls = callCounter();
   const faults = faultInjection([]);
   const crashState: { crash: CrashPoint } = { crash: undefined };
@@ -99,7 +114,7 @@ export function createGrantHarness(world: PamWorld) {
     stack.use(calls);
     stack.use(faults);
     stack.use(crashInjector(crashState));
-    stack.use(interceptor(interceptors));
+    stack.use(interceptor(interceptors, awsSemantics));
     return instance;
   };
   const dynamo = client(DynamoDBClient as never) as DynamoDBClient;
@@ -107,6 +122,11 @@ export function createGrantHarness(world: PamWorld) {
   const ssoAdmin = client(SSOAdminClient as never) as SSOAdminClient;
   const schedulerClient = client(SchedulerClient as never) as SchedulerClient;
   const identityStore = client(IdentitystoreClient as never) as IdentitystoreClient;
+  // What Lambda's event sources and EventBridge Scheduler use: never faulted or crashed.
+  const serviceSqs = new SQSClient(motoClientConfig());
+  serviceSqs.middlewareStack.use(motoAccount(world.accountId) as never);
+  const serviceScheduler = new SchedulerClient(motoClientConfig());
+  serviceScheduler.middlewareStack.use(motoAccount(world.accountId) as never);
   const streams = new DynamoDBStreamsClient(motoClientConfig());
   streams.middlewareStack.use(motoAccount(world.accountId) as never);
 
@@ -163,13 +183,13 @@ export function createGrantHarness(world: PamWorld) {
       }),
     () =>
       pumpQueue({
-        sqs,
+        sqs: serviceSqs,
         queueUrl: world.queues.commands.url,
         handle: async (body) => void (await processCommand(QueueCommandSchema.parse(body))),
       }),
     () =>
       pumpQueue({
-        sqs,
+        sqs: serviceSqs,
         queueUrl: world.queues.provisioning.url,
         handle: async (body) => void (await provision(ProvisioningMessageSchema.parse(body))),
       }),
@@ -188,13 +208,18 @@ export function createGrantHarness(world: PamWorld) {
     crashAfter(calls: number) {
       crashState.crash = { remaining: calls };
     },
+    /** Whether the crash set with crashAfter has happened (or was never set). */
+    crashed: () => crashState.crash === undefined,
+    clearCrash() {
+      crashState.crash = undefined;
+    },
     /** Pumps stream and queues until idle. */
     settle: (maxRounds = 60) => settle(pumps, maxRounds),
     /** Delivers the schedules due at the harness clock, as EventBridge Scheduler would. */
     fireDue: () =>
       fireDueSchedules({
-        scheduler: schedulerClient,
-        sqs,
+        scheduler: serviceScheduler,
+        sqs: serviceSqs,
         groupName: SCHEDULE_GROUP,
         now: clock.now(),
         queueUrlOf: (arn) =>
