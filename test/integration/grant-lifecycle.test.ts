@@ -6,9 +6,12 @@
 //   count Create/Delete calls (SDK middleware) rather than trusting the list's length.
 // - schedules never fire: `fireDue` (fireDueSchedules) delivers what is due at the test clock.
 // - IN_PROGRESS and FAILED never happen on moto: they are injected with SDK middleware.
+import { CreateAccountAssignmentCommand } from '@aws-sdk/client-sso-admin';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
+import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
 import { ulidGenerator } from '#adapters/system.ts';
+import { makeDriftSweep } from '#app/grants/drift.ts';
 import { verifyChain } from '#domain/audit.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
@@ -247,5 +250,93 @@ describe('grant lifecycle', () => {
     await settled();
     const afterSweep = await h.deps.identityCenter.getInlinePolicy(psArn);
     expect(afterSweep ?? '').not.toContain(world.userIds.alice);
+  });
+});
+
+describe('scheduled start', () => {
+  it('waits SCHEDULED until its start time, then provisions through the same schedule mechanism', async () => {
+    const startAt = new Date(h.clock.now().getTime() + 2 * HOUR);
+    const request = await h.createRequest({
+      actorId: world.userIds.alice,
+      entitlementId: 'dev-readonly',
+      accountId: DEV_ACCOUNT,
+      durationMs: HOUR,
+      reason: 'maintenance window',
+      startAt: startAt.toISOString(),
+    });
+    await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: request.id });
+    await settled();
+    expect((await stored(request.id)).status).toBe('SCHEDULED');
+
+    h.clock.set(new Date(startAt.getTime() + 1000));
+    await h.fireDue();
+    await settled();
+    const active = await stored(request.id);
+    expect(active.status).toBe('ACTIVE');
+    expect(await assigned(DEV_ACCOUNT, 'DevReadOnly')).toContain(world.userIds.alice);
+    await expireAt(active);
+  });
+});
+
+describe('drift', () => {
+  it('removes standing access nobody holds once seen past the grace period, but never an in-flight grant', async () => {
+    // Prepare: erin's standing assignment made by hand in Identity Center (not through cloud-pam)…
+    const psArn = world.permissionSetArns.DevReadOnly as string;
+    await world.identityCenter.client.send(
+      new CreateAccountAssignmentCommand({
+        InstanceArn: world.identityCenter.instanceArn,
+        TargetId: DEV2_ACCOUNT,
+        TargetType: 'AWS_ACCOUNT',
+        PermissionSetArn: psArn,
+        PrincipalType: 'USER',
+        PrincipalId: world.userIds.erin,
+      }),
+    );
+    // …and alice's grant still provisioning (its create stays IN_PROGRESS past the poll budget).
+    h.faults.add(
+      { command: 'CreateAccountAssignmentCommand', fault: 'in-progress', times: 1 },
+      { command: 'DescribeAccountAssignmentCreationStatusCommand', fault: 'in-progress', times: 4 },
+    );
+    const inFlight = await h.createRequest({
+      actorId: world.userIds.alice,
+      entitlementId: 'dev-readonly',
+      accountId: DEV2_ACCOUNT,
+      durationMs: HOUR,
+      reason: 'in flight',
+    });
+    await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: inFlight.id });
+    // Pump only until the poll budget ran out (a `check` is queued, the create still in flight).
+    for (let round = 0; round < 20 && h.faults.remaining() > 0; round++) await h.settle(1);
+    expect(h.faults.remaining()).toBe(0);
+    expect((await stored(inFlight.id)).status).toBe('PROVISIONING');
+    const sweep = makeDriftSweep({
+      ...h.deps,
+      driftMode: 'remove',
+      graceMs: HOUR,
+      seen: new DynamoDriftSeenStore({ client: world.dynamo, accessTable: world.tables.access }),
+      paceMs: 0,
+    });
+
+    // Act: the first sweep only notes what it sees; the second, past the grace period, acts.
+    const first = await sweep();
+    h.clock.advance(HOUR + 60_000);
+    const second = await sweep();
+    await settled();
+
+    // Assess
+    expect(first.drift).toEqual([]);
+    expect(second.drift.map((finding) => finding.tuple.userId)).toEqual([world.userIds.erin]);
+    const remaining = await assigned(DEV2_ACCOUNT, 'DevReadOnly');
+    expect(remaining).not.toContain(world.userIds.erin);
+    expect(remaining).toContain(world.userIds.alice);
+    expect((await stored(inFlight.id)).status).toBe('ACTIVE');
+    const chain = await audit.readChain('drift');
+    expect(chain.map((event) => event.type)).toContain('drift.removed');
+    expect(
+      chain.every((event) => event.type !== 'drift.removed' || event.details.userId === world.userIds.erin),
+    ).toBe(true);
+    expect(verifyChain(chain)).toMatchObject({ ok: true });
+
+    await expireAt(await stored(inFlight.id));
   });
 });
