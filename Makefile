@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install test start lint typecheck synth schema bench clean
+.PHONY: install test start lint typecheck synth schema bench bench-lifecycle clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -31,6 +31,10 @@ test: install
 
 bench: install
 	scripts/moto.sh npx tsx bench/entitlements/run.ts
+	scripts/moto.sh npx tsx bench/lifecycle/run.ts
+
+bench-lifecycle: install
+	scripts/moto.sh npx tsx bench/lifecycle/run.ts
 
 start: install
 	@echo "The local runtime is not built yet (issue 4). Try 'make test' and 'npm run validate'." >&2
