@@ -31,7 +31,8 @@ export function makeNarrowing(
       (after.status === 'REVOKED' || before.snapshot.strictExpiry || before.snapshot.kind !== 'aws-role');
     const first = tuples[0];
     if (deny && first) {
-      const now = deps.clock.now();
+      // The request's own end time, so the statement (its Sid) can be recomputed from the record.
+      const now = after.endedAt ? new Date(after.endedAt) : deps.clock.now();
       await deps.provisioningQueue.send({
         messageGroupId: permissionSetGroup(first.permissionSetArn),
         body: {
