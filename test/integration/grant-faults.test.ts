@@ -143,6 +143,12 @@ describe('injected Identity Center faults', () => {
       ],
     ],
     ['throttling on delete', [{ command: 'DeleteAccountAssignmentCommand', fault: 'throttle', times: 2 }]],
+    // On moto the rewritten FAILED delete did remove the assignment; the retry then finds it gone,
+    // which the adapter treats as deleted (as it would after AWS removed it on a later attempt).
+    [
+      'FAILED on delete (the release is retried)',
+      [{ command: 'DeleteAccountAssignmentCommand', fault: 'failed', times: 1 }],
+    ],
     [
       'IN_PROGRESS × 6 on delete',
       [
