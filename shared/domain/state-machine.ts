@@ -244,6 +244,10 @@ function activate(request: AccessRequest, now: Date): Outcome {
   return { request: updated, events: [event], changed: true };
 }
 
+function decisionOf(actor: Actor, now: Date, comment: string | undefined) {
+  return { actorId: actor.userId, at: iso(now), ...optional('comment', comment) };
+}
+
 function next(request: AccessRequest, now: Date, patch: Partial<AccessRequest>): AccessRequest {
   return { ...request, ...patch, version: request.version + 1, updatedAt: iso(now) };
 }
@@ -331,7 +335,7 @@ function extendGrant(
 function deny(request: AccessRequest, actor: Actor, comment: string | undefined, now: Date): Outcome {
   if (!DECIDING.has(request.status)) throw notAllowed(request, 'deny');
   assertMayDeny(actor, request);
-  const decision = { actorId: actor.userId, at: iso(now), ...optional('comment', comment) };
+  const decision = decisionOf(actor, now, comment);
   if (request.status === 'PENDING') {
     const updated = next(request, now, { status: 'DENIED', denial: decision, endedAt: iso(now) });
     const event: AuditDraft = {
@@ -414,11 +418,7 @@ export function decide(request: AccessRequest, command: Command, now: Date): Out
     case 'cancel': {
       if (request.status !== 'PENDING' && request.status !== 'SCHEDULED') throw notAllowed(request, 'cancel');
       assertMayCancel(command.actor, request);
-      const decision = {
-        actorId: command.actor.userId,
-        at: iso(now),
-        ...optional('comment', command.comment),
-      };
+      const decision = decisionOf(command.actor, now, command.comment);
       return end(
         request,
         now,
@@ -433,11 +433,7 @@ export function decide(request: AccessRequest, command: Command, now: Date): Out
     case 'revoke': {
       if (!HOLDS_OR_AWAITS_ACCESS.has(request.status)) throw notAllowed(request, 'revoke');
       assertMayRevoke(command.actor, request);
-      const decision = {
-        actorId: command.actor.userId,
-        at: iso(now),
-        ...optional('comment', command.comment),
-      };
+      const decision = decisionOf(command.actor, now, command.comment);
       return end(
         request,
         now,
@@ -455,7 +451,7 @@ export function decide(request: AccessRequest, command: Command, now: Date): Out
       if (breakGlass.reviewStatus === 'REVIEWED')
         throw new InvalidTransitionError('this break-glass activation is already reviewed');
       assertMayReview(command.actor, request);
-      const review = { actorId: command.actor.userId, at: iso(now), ...optional('comment', command.comment) };
+      const review = decisionOf(command.actor, now, command.comment);
       const updated = next(request, now, { breakGlass: { ...breakGlass, reviewStatus: 'REVIEWED', review } });
       const event: AuditDraft = {
         ...baseEvent(request, 'breakglass.reviewed', now, command.actor.userId),
