@@ -25,10 +25,24 @@ export interface QueuePump {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly handle: (body: unknown, groupId: string | undefined) => Promise<void>;
+  /** Batches to receive in one call (each up to 10 messages); stops early when the queue is idle. */
+  readonly maxBatches?: number;
 }
 
-/** Receives one batch and handles it; returns how many messages were handled (0 = queue idle). */
+/** Receives up to `maxBatches` batches and handles them; returns how many messages were handled. */
 export async function pumpQueue(pump: QueuePump): Promise<PumpResult> {
+  let handled = 0;
+  const failures: unknown[] = [];
+  for (let batch = 0; batch < (pump.maxBatches ?? 1); batch++) {
+    const result = await pumpBatch(pump);
+    handled += result.handled;
+    failures.push(...result.failures);
+    if (result.handled === 0) break;
+  }
+  return { handled, failures };
+}
+
+async function pumpBatch(pump: QueuePump): Promise<PumpResult> {
   const { Messages = [] } = await pump.sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: pump.queueUrl,

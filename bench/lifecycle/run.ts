@@ -10,7 +10,7 @@
 // Run: `make bench-lifecycle` (or BENCH_LIFECYCLES=50 scripts/moto.sh npx tsx bench/lifecycle/run.ts).
 import { performance } from 'node:perf_hooks';
 import { CreateGroupMembershipCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
-import type { AccessRequest } from '#domain/model.ts';
+import type { RequestStatus } from '#domain/model.ts';
 import { loadBundledConfig } from '#runtime/bundled-config.ts';
 import { createGrantHarness, type GrantHarness } from '../../test/support/grant-harness.ts';
 import { createPamWorld, DEV_ACCOUNT, type PamWorld } from '../../test/support/pam-world.ts';
@@ -75,19 +75,26 @@ async function engineers(world: PamWorld, count: number, prefix: string): Promis
 async function pumpUntil(
   h: GrantHarness,
   ids: readonly string[],
-  status: string,
+  status: RequestStatus,
   since: ReadonlyMap<string, number>,
 ): Promise<number[]> {
+  const wanted = new Set(ids);
   const reached = new Map<string, number>();
   for (let round = 0; round < 10_000 && reached.size < ids.length; round++) {
     await h.settle(1);
-
-    for (const id of ids) {
-      if (reached.has(id)) continue;
-      const request = (await h.deps.store.get(id)) as AccessRequest;
-      if (request.status === status) reached.set(id, performance.now() - (since.get(id) ?? 0));
-      else if (request.status === 'FAILED') throw new Error(`request ${id} FAILED: ${request.failure}`);
-    }
+    let nextToken: string | undefined;
+    do {
+      const page = await h.deps.store.listByStatus(status, {
+        limit: 100,
+        ...(nextToken ? { nextToken } : {}),
+      });
+      for (const request of page.items) {
+        if (wanted.has(request.id) && !reached.has(request.id)) {
+          reached.set(request.id, performance.now() - (since.get(request.id) ?? 0));
+        }
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
   }
   if (reached.size < ids.length) throw new Error(`only ${reached.size}/${ids.length} reached ${status}`);
   process.stderr.write(`  ${ids.length} reached ${status}\n`);

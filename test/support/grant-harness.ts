@@ -185,12 +185,14 @@ export function createGrantHarness(world: PamWorld) {
       pumpQueue({
         sqs: serviceSqs,
         queueUrl: world.queues.commands.url,
+        maxBatches: 10,
         handle: async (body) => void (await processCommand(QueueCommandSchema.parse(body))),
       }),
     () =>
       pumpQueue({
         sqs: serviceSqs,
         queueUrl: world.queues.provisioning.url,
+        maxBatches: 10,
         handle: async (body) => void (await provision(ProvisioningMessageSchema.parse(body))),
       }),
   ];
