@@ -125,10 +125,12 @@ function targetsOf(input: { accountId: string; accountIds?: readonly string[] })
   return accountIds;
 }
 
-/** Opens a request: validates eligibility, target, duration, reason and ticket; auto-approves when configured. */
-export function openRequest(input: OpenRequestInput): Outcome {
+/**
+ * What opening a request and opening a break-glass activation share: targets, snapshot, duration,
+ * reason and ticket checked, and the request's common fields.
+ */
+function opening(input: Omit<OpenRequestInput, 'startAt'>, reasonAlwaysRequired: boolean) {
   const { entitlement, requester, now } = input;
-  assertEligible(requester, entitlement);
   const accountIds = targetsOf(input);
   for (const accountId of accountIds) assertTarget(entitlement, accountId);
   const snapshot = takeSnapshot(entitlement, input.configHash);
@@ -136,12 +138,12 @@ export function openRequest(input: OpenRequestInput): Outcome {
   assertDuration(durationMs, snapshot);
   const reason = input.reason?.trim() || undefined;
   const ticket = input.ticket?.trim() || undefined;
-  assertReasonAndTicket(snapshot, reason, ticket);
-  if (input.startAt !== undefined && input.startAt.getTime() < now.getTime() - 60_000) {
-    throw new ValidationError('startAt: expected a time in the future');
-  }
-  const status: RequestStatus = snapshot.autoApprove ? 'APPROVED' : 'PENDING';
-  const request: AccessRequest = {
+  assertReasonAndTicket(
+    reasonAlwaysRequired ? { ...snapshot, requireReason: true } : snapshot,
+    reason,
+    ticket,
+  );
+  const base = {
     id: input.id,
     requesterId: requester.userId,
     requesterPersonKeys: [...requester.personKeys],
@@ -151,13 +153,28 @@ export function openRequest(input: OpenRequestInput): Outcome {
     durationMs,
     ...optional('reason', reason),
     ...optional('ticket', ticket),
-    ...optional('startAt', input.startAt ? iso(input.startAt) : undefined),
-    status,
-    approvals: [],
+    approvals: [] as Approval[],
     snapshot,
     version: 1,
     createdAt: iso(now),
     updatedAt: iso(now),
+  };
+  return { accountIds, snapshot, durationMs, reason, ticket, base };
+}
+
+/** Opens a request: validates eligibility, target, duration, reason and ticket; auto-approves when configured. */
+export function openRequest(input: OpenRequestInput): Outcome {
+  const { entitlement, requester, now } = input;
+  assertEligible(requester, entitlement);
+  const { accountIds, snapshot, durationMs, reason, ticket, base } = opening(input, false);
+  if (input.startAt !== undefined && input.startAt.getTime() < now.getTime() - 60_000) {
+    throw new ValidationError('startAt: expected a time in the future');
+  }
+  const status: RequestStatus = snapshot.autoApprove ? 'APPROVED' : 'PENDING';
+  const request: AccessRequest = {
+    ...base,
+    ...optional('startAt', input.startAt ? iso(input.startAt) : undefined),
+    status,
   };
   const events: AuditDraft[] = [
     {
@@ -187,31 +204,12 @@ export function openRequest(input: OpenRequestInput): Outcome {
 export function openBreakGlass(input: Omit<OpenRequestInput, 'startAt'>): Outcome {
   const { entitlement, requester, now } = input;
   assertBreakGlassMember(requester, entitlement);
-  const accountIds = targetsOf(input);
-  for (const accountId of accountIds) assertTarget(entitlement, accountId);
-  const snapshot = takeSnapshot(entitlement, input.configHash);
-  const durationMs = input.durationMs ?? entitlement.defaultDurationMs;
-  assertDuration(durationMs, snapshot);
-  const reason = input.reason?.trim() || undefined;
   // Break-glass bypasses approval, so a reason is always required whatever the entitlement says.
-  assertReasonAndTicket({ ...snapshot, requireReason: true }, reason, input.ticket?.trim() || undefined);
+  const { snapshot, durationMs, reason, base } = opening(input, true);
   const request: AccessRequest = {
-    id: input.id,
-    requesterId: requester.userId,
-    requesterPersonKeys: [...requester.personKeys],
-    entitlementId: entitlement.id,
-    accountId: input.accountId,
-    ...(accountIds.length > 1 ? { accountIds } : {}),
-    durationMs,
-    ...optional('reason', reason),
-    ...optional('ticket', input.ticket?.trim() || undefined),
+    ...base,
     status: 'APPROVED',
-    approvals: [],
     breakGlass: { activatedBy: requester.userId, reviewStatus: 'REVIEW_REQUIRED' },
-    snapshot,
-    version: 1,
-    createdAt: iso(now),
-    updatedAt: iso(now),
   };
   const events: AuditDraft[] = [
     {
