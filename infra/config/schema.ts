@@ -6,6 +6,15 @@
 // Convention: every message written here starts with "expected", so the formatter can tell our own
 // messages from zod's defaults (which it rewrites) and every line reads `field.path: expected …`.
 import { z } from 'zod';
+import { DURATION_JSON_PATTERN, formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
+
+// One grammar for config, API and domain (shared/domain/duration.ts); re-exported for config callers.
+export {
+  DURATION_JSON_PATTERN,
+  type DurationParse,
+  formatIsoDuration,
+  parseIsoDuration,
+} from '#domain/duration.ts';
 
 /** One problem: a path into the config document and what was expected there. */
 export interface ConfigIssue {
@@ -16,64 +25,6 @@ export interface ConfigIssue {
 // ---------------------------------------------------------------------------------------------
 // Durations
 // ---------------------------------------------------------------------------------------------
-
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const WEEK = 7 * DAY;
-
-const DURATION_SHAPE = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
-/** The same grammar for JSON Schema consumers (editors); lookaheads refuse `P` and `PT` alone. */
-export const DURATION_JSON_PATTERN =
-  '^P(?=\\d|T\\d)(?:\\d+W)?(?:\\d+D)?(?:T(?=\\d)(?:\\d+H)?(?:\\d+M)?(?:\\d+S)?)?$';
-const DURATION_EXAMPLES = 'an ISO-8601 duration such as PT30M, PT1H, P1D or P1DT12H';
-
-export type DurationParse =
-  | { readonly ok: true; readonly ms: number }
-  | { readonly ok: false; readonly reason: string };
-
-/**
- * Parses the fixed-length subset of ISO-8601 durations: weeks, days, hours, minutes and
- * whole seconds. Years and months are refused because they have no fixed length; fractions are
- * refused to keep the grammar small. The reason reads as `expected …`.
- */
-export function parseIsoDuration(text: string): DurationParse {
-  const datePart = text.startsWith('P') ? (text.slice(1).split('T')[0] ?? '') : '';
-  if (/\d[YM]/.test(datePart)) {
-    return {
-      ok: false,
-      reason: `expected ${DURATION_EXAMPLES}; years and months have no fixed length, use days (P30D)`,
-    };
-  }
-  const match = DURATION_SHAPE.exec(text);
-  const [, weeks, days, hours, minutes, seconds] = match ?? [];
-  const hasTime = text.includes('T');
-  const timeGiven = hours !== undefined || minutes !== undefined || seconds !== undefined;
-  if (!match || (hasTime && !timeGiven) || (weeks === undefined && days === undefined && !timeGiven)) {
-    return { ok: false, reason: `expected ${DURATION_EXAMPLES}` };
-  }
-  const ms =
-    Number(weeks ?? 0) * WEEK +
-    Number(days ?? 0) * DAY +
-    Number(hours ?? 0) * HOUR +
-    Number(minutes ?? 0) * MINUTE +
-    Number(seconds ?? 0) * SECOND;
-  if (!Number.isSafeInteger(ms))
-    return { ok: false, reason: `expected ${DURATION_EXAMPLES} of a sensible length` };
-  return { ok: true, ms };
-}
-
-/** Milliseconds back to the canonical ISO-8601 form used in messages (`P1DT12H`, `PT30M`). */
-export function formatIsoDuration(ms: number): string {
-  if (ms === 0) return 'PT0S';
-  const days = Math.floor(ms / DAY);
-  const hours = Math.floor((ms % DAY) / HOUR);
-  const minutes = Math.floor((ms % HOUR) / MINUTE);
-  const seconds = Math.floor((ms % MINUTE) / SECOND);
-  const time = `${hours ? `${hours}H` : ''}${minutes ? `${minutes}M` : ''}${seconds ? `${seconds}S` : ''}`;
-  return `P${days ? `${days}D` : ''}${time ? `T${time}` : ''}`;
-}
 
 /** A positive ISO-8601 duration string at the edge, milliseconds after parsing. */
 const durationSchema = (description: string) =>

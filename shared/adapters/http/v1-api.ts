@@ -22,10 +22,13 @@ import { json, parseJsonBody, parseQuery } from '#runtime/http.ts';
 const isoDuration = z
   .string()
   .max(32)
-  .refine((text) => parseIsoDuration(text) !== undefined, {
+  .refine((text) => parseIsoDuration(text).ok, {
     message: 'expected an ISO-8601 duration such as PT2H',
   })
-  .transform((text) => parseIsoDuration(text) as number);
+  .transform((text) => {
+    const parsed = parseIsoDuration(text);
+    return parsed.ok ? parsed.ms : 0;
+  });
 const reason = z.string().trim().min(1).max(1000);
 const ticket = z.string().trim().min(1).max(128);
 const comment = z.string().trim().min(1).max(1000);
