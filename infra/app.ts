@@ -2,12 +2,14 @@
 // data and service stacks in the Identity Center delegated-administrator (hub) account, and runs
 // cdk-nag's AWS Solutions checks over everything. `defineHub` is the same wiring for tests.
 import { pathToFileURL } from 'node:url';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, type CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfigFile, missingGroupIds } from '#config/load.ts';
 import type { PamConfig } from '#domain/model.ts';
+import { PAM_CONFIG_FILE, PamFunction } from './constructs/pam-function.ts';
 import { HubDataStack } from './stacks/hub-data-stack.ts';
 import { HubServiceStack } from './stacks/hub-service-stack.ts';
+import { type PamFunctionRef, writeWiringManifest } from './wiring/build.ts';
 
 export const DEFAULT_CONFIG_PATH = 'infra/config/example.yaml';
 export const DEFAULT_REGION = 'us-east-1';
@@ -57,6 +59,18 @@ export function defineHub(app: App, config: PamConfig, options: HubOptions): Hub
   return { data, service };
 }
 
+/** Every PamFunction in the app: its stack, logical id and `functions/` folder. */
+export function pamFunctionRefs(app: App): PamFunctionRef[] {
+  return app.node
+    .findAll()
+    .filter((node): node is PamFunction => node instanceof PamFunction)
+    .map((fn) => {
+      const stack = Stack.of(fn);
+      const logicalId = stack.resolve((fn.node.defaultChild as CfnResource).logicalId) as string;
+      return { stack: stack.stackName, logicalId, name: fn.pamName };
+    });
+}
+
 function main(): void {
   const app = new App();
   const context = (key: string): string | undefined => {
@@ -73,7 +87,14 @@ function main(): void {
     ...(logLevel ? { logLevel } : {}),
     ...(stackPrefix ? { stackPrefix } : {}),
   });
-  app.synth();
+  const assembly = app.synth();
+  // The local runtime (`make start`) hosts the functions from this manifest (infra/wiring).
+  writeWiringManifest(assembly, {
+    assemblyDir: assembly.directory,
+    functions: pamFunctionRefs(app),
+    identityCenter: config.identityCenter,
+    configFile: PAM_CONFIG_FILE,
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -54,7 +54,8 @@ export class GrantScheduler extends Construct {
   /** What the scheduler adapter reads (`SCHEDULER_GROUP_NAME`, `SCHEDULER_ROLE_ARN`, `SCHEDULES_DLQ_ARN`). */
   environment(): Record<string, string> {
     return {
-      SCHEDULER_GROUP_NAME: SCHEDULE_GROUP_NAME,
+      // The group's Ref is its name; referencing it orders the functions after the group.
+      SCHEDULER_GROUP_NAME: this.group.ref,
       SCHEDULER_ROLE_ARN: this.role.roleArn,
       SCHEDULES_DLQ_ARN: this.deadLetters.queue.queueArn,
     };

@@ -64,6 +64,8 @@ export class PamFunction extends NodejsFunction {
   /** Where every grant of this function lives (the role's default policy holds only what CDK adds). */
   readonly permissions: Policy;
   readonly serviceRole: Role;
+  /** The `functions/` folder (the wiring manifest names the function by it). */
+  readonly pamName: string;
 
   constructor(scope: Construct, id: string, props: PamFunctionProps) {
     // Role and log group are siblings: NodejsFunction needs them before `this` exists. A role of our
@@ -121,6 +123,7 @@ export class PamFunction extends NodejsFunction {
       },
     });
     this.serviceRole = role;
+    this.pamName = props.functionName;
     this.permissions = new Policy(this, 'Permissions', { roles: [role] });
     this.addPermissions(
       new PolicyStatement({

@@ -357,7 +357,10 @@ describe('function environments', () => {
       expect(environmentOf(service, fn).IDENTITY_CENTER_INSTANCE_ARN).toBe(config.identityCenter.instanceArn);
     }
     expect(environmentOf(service, 'sweep-drift').DRIFT_MODE).toBe(config.drift.mode);
-    expect(environmentOf(service, 'provision-access').SCHEDULER_GROUP_NAME).toBe('cloud-pam');
+    // The group's Ref (its name, `cloud-pam`), so CloudFormation creates the group first.
+    const group = onlyIdOf(service, 'AWS::Scheduler::ScheduleGroup', 'Scheduler');
+    expect(service.toJSON().Resources[group].Properties.Name).toBe('cloud-pam');
+    expect(environmentOf(service, 'provision-access').SCHEDULER_GROUP_NAME).toEqual({ Ref: group });
   });
 });
 
