@@ -1,0 +1,511 @@
+// The `pam` commands: each declares its words, flags (node's util.parseArgs), positionals, usage
+// and what it runs. Arguments are checked here, before anything leaves the machine, so a typo is a
+// usage error (exit 2) rather than a round trip; the API still validates everything again.
+import { isAbsolute, resolve } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
+import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
+import { validateConfigFile } from '#config/validate-cli.ts';
+import { verifyAuditTable } from './audit-verify.ts';
+import {
+  apiClient,
+  type CliDeps,
+  type CliIo,
+  dynamoClientFor,
+  type GlobalFlags,
+  LOCAL_USER_HEADER,
+  type Mode,
+  resolveMode,
+} from './context.ts';
+import { humanDuration, parseDurationFlag } from './duration.ts';
+import { CliError, oneLine, UsageError } from './errors.ts';
+import {
+  approvalsTable,
+  EntitlementViewSchema,
+  entitlementsTable,
+  myRequestsTable,
+  pageSchema,
+  parseAnswer,
+  RequestViewSchema,
+  requestBlock,
+} from './format.ts';
+import { ApiClient } from './http-client.ts';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly deps: CliDeps;
+  readonly flags: GlobalFlags;
+  readonly values: Values;
+  readonly args: readonly string[];
+  /** One line (or several) on stdout. */
+  readonly print: (...lines: string[]) => void;
+  /** One JSON document on stdout. */
+  readonly printJson: (value: unknown) => void;
+}
+
+export interface Command {
+  readonly words: readonly string[];
+  readonly summary: string;
+  /** Usage line(s) after `pam `, and a short description of the flags. */
+  readonly usage: string;
+  readonly options: Options;
+  /** Positional argument names; a trailing `?` marks an optional one. */
+  readonly positionals: readonly string[];
+  readonly run: (context: CommandContext) => Promise<number>;
+}
+
+const ENTITLEMENT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const REQUEST_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const PAGE_SIZE_MAX = 100;
+
+function str(values: Values, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function durationOf(values: Values, flag: string): string | undefined {
+  const text = str(values, flag);
+  if (text === undefined) return undefined;
+  const parsed = parseDurationFlag(text);
+  if (!parsed.ok) throw new UsageError(`--${flag} ${oneLine(text, 40)}: ${parsed.reason}`);
+  return parsed.iso;
+}
+
+function entitlementIdOf(text: string | undefined): string {
+  if (!text || !ENTITLEMENT_ID.test(text)) {
+    throw new UsageError(`expected an entitlement id such as prod-admin, got "${oneLine(text ?? '', 40)}"`);
+  }
+  return text;
+}
+
+function requestIdOf(text: string | undefined): string {
+  const id = (text ?? '').toUpperCase();
+  if (!REQUEST_ID.test(id)) {
+    throw new UsageError(`expected a request id (26-character ULID), got "${oneLine(text ?? '', 40)}"`);
+  }
+  return id;
+}
+
+function accountOf(flag: string, text: string): string {
+  const account = text.trim();
+  if (!ACCOUNT_ID.test(account)) {
+    throw new UsageError(`--${flag}: expected a 12-digit AWS account id, got "${oneLine(account, 40)}"`);
+  }
+  return account;
+}
+
+function textFlag(values: Values, flag: string, max: number): string | undefined {
+  const value = str(values, flag);
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (trimmed.length === 0 || trimmed.length > max) {
+    throw new UsageError(`--${flag}: expected 1–${max} characters`);
+  }
+  return trimmed;
+}
+
+function limitOf(values: Values): number | undefined {
+  const text = str(values, 'limit');
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new UsageError('--limit: expected a positive whole number');
+  return Number(text);
+}
+
+async function connect(context: CommandContext): Promise<{ mode: Mode; api: ApiClient }> {
+  const mode = resolveMode(context.flags, context.io, context.deps);
+  return { mode, api: await apiClient(mode, context.flags, context.io, context.deps) };
+}
+
+/** Prints a request view: the API's document under --json, else the block. */
+function printRequest(context: CommandContext, answer: unknown): number {
+  if (context.flags.json) context.printJson(answer);
+  else context.print(...requestBlock(parseAnswer(RequestViewSchema, answer, 'a request')));
+  return 0;
+}
+
+/**
+ * Follows `nextToken` until the end, or until `limit` items (each page asks for at most what is
+ * still wanted, so no page is cut and the last token is exactly where to go on from).
+ */
+async function allPages(api: ApiClient, path: string, limit: number | undefined) {
+  const items: unknown[] = [];
+  let nextToken: string | null = null;
+  const seen = new Set<string>();
+  do {
+    const wanted = limit === undefined ? undefined : Math.min(limit - items.length, PAGE_SIZE_MAX);
+    const answer = await api.call('GET', path, {
+      query: { ...(wanted === undefined ? {} : { limit: wanted }), ...(nextToken ? { nextToken } : {}) },
+    });
+    const page = parseAnswer(pageSchema(z.unknown()), answer, 'a page of results');
+    items.push(...page.items);
+    nextToken = page.nextToken ?? null;
+    if (nextToken !== null) {
+      if (seen.has(nextToken)) throw new CliError(`GET ${path} returned the same nextToken twice`);
+      seen.add(nextToken);
+    }
+  } while (nextToken !== null && (limit === undefined || items.length < limit));
+  return { items, nextToken };
+}
+
+const requestOptions: Options = {
+  account: { type: 'string' },
+  accounts: { type: 'string' },
+  for: { type: 'string' },
+  reason: { type: 'string' },
+  ticket: { type: 'string' },
+  'start-at': { type: 'string' },
+};
+
+function targetAccounts(values: Values): { accountId: string; accountIds?: string[] } {
+  const single = str(values, 'account');
+  const more = (str(values, 'accounts') ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => accountOf('accounts', part));
+  const first = single === undefined ? more[0] : accountOf('account', single);
+  if (first === undefined) throw new UsageError('--account <12-digit account id> is required');
+  if (str(values, 'accounts') === undefined) return { accountId: first };
+  const all = [...new Set([first, ...more])];
+  return { accountId: first, accountIds: all };
+}
+
+const decisionCommand = (
+  action: 'approve' | 'deny' | 'cancel' | 'revoke' | 'review',
+  summary: string,
+): Command => ({
+  words: [action],
+  summary,
+  usage: `${action} <id> [--comment <text>]`,
+  options: { comment: { type: 'string' } },
+  positionals: ['id'],
+  run: async (context) => {
+    const id = requestIdOf(context.args[0]);
+    const comment = textFlag(context.values, 'comment', 1000);
+    const { api } = await connect(context);
+    const answer = await api.call('POST', `/v1/requests/${id}/${action}`, {
+      body: comment === undefined ? {} : { comment },
+    });
+    return printRequest(context, answer);
+  },
+});
+
+const ClockSchema = z.object({ now: z.string(), offsetMs: z.number() });
+const AdvanceSchema = ClockSchema.extend({
+  fired: z.object({ schedules: z.number().int().nonnegative(), rules: z.array(z.string()) }),
+});
+
+function clockLine(clock: z.infer<typeof ClockSchema>): string {
+  const sign = clock.offsetMs < 0 ? '' : '+';
+  return `clock: ${oneLine(clock.now)} (${sign}${humanDuration(clock.offsetMs)})`;
+}
+
+async function localApi(context: CommandContext): Promise<ApiClient> {
+  const mode = resolveMode(context.flags, context.io, context.deps);
+  if (mode.kind !== 'local') {
+    throw new UsageError(
+      context.flags.apiUrl || context.io.env.PAM_API_URL
+        ? '`pam local` works only in local mode, and PAM_API_URL (or --api-url) selects a deployed API'
+        : '`pam local` needs the local runtime: no .pam/local.json found (run `make start`)',
+    );
+  }
+  const user = context.flags.as ?? context.io.env.PAM_USER;
+  return new ApiClient({
+    baseUrl: mode.local.apiUrl,
+    fetch: context.deps.fetch,
+    authorize: async (): Promise<Record<string, string>> => (user ? { [LOCAL_USER_HEADER]: user } : {}),
+    unreachableHint: 'is `make start` running?',
+  });
+}
+
+export const COMMANDS: readonly Command[] = [
+  {
+    words: ['request'],
+    summary: 'ask for an entitlement',
+    usage:
+      'request <entitlementId> --account <12 digits> [--accounts a,b] [--for 1h|PT1H] [--reason <text>]\n' +
+      '            [--ticket <id>] [--start-at <ISO date-time>]\n' +
+      '  --accounts adds more accounts to the same all-or-nothing grant; --for defaults to the entitlement’s default',
+    options: requestOptions,
+    positionals: ['entitlementId'],
+    run: async (context) => {
+      const { values } = context;
+      const entitlementId = entitlementIdOf(context.args[0]);
+      const targets = targetAccounts(values);
+      const duration = durationOf(values, 'for');
+      const reason = textFlag(values, 'reason', 1000);
+      const ticket = textFlag(values, 'ticket', 128);
+      const startAt = str(values, 'start-at');
+      if (startAt !== undefined && !z.iso.datetime({ offset: true }).safeParse(startAt).success) {
+        throw new UsageError(
+          '--start-at: expected an ISO-8601 date-time with Z or an offset, e.g. 2026-07-01T09:00Z',
+        );
+      }
+      const { api } = await connect(context);
+      const answer = await api.call('POST', '/v1/requests', {
+        body: {
+          entitlementId,
+          ...targets,
+          ...(duration === undefined ? {} : { duration }),
+          ...(reason === undefined ? {} : { reason }),
+          ...(ticket === undefined ? {} : { ticket }),
+          ...(startAt === undefined ? {} : { startAt }),
+        },
+      });
+      return printRequest(context, answer);
+    },
+  },
+  {
+    words: ['break-glass'],
+    summary: 'activate an entitlement at once, reviewed afterwards',
+    usage: 'break-glass <entitlementId> --account <12 digits> --reason <text> [--for 1h] [--ticket <id>]',
+    options: {
+      account: { type: 'string' },
+      reason: { type: 'string' },
+      for: { type: 'string' },
+      ticket: { type: 'string' },
+    },
+    positionals: ['entitlementId'],
+    run: async (context) => {
+      const { values } = context;
+      const entitlementId = entitlementIdOf(context.args[0]);
+      const account = str(values, 'account');
+      if (account === undefined) throw new UsageError('--account <12-digit account id> is required');
+      const accountId = accountOf('account', account);
+      const reason = textFlag(values, 'reason', 1000);
+      if (reason === undefined) throw new UsageError('break-glass needs --reason <text>');
+      const duration = durationOf(values, 'for');
+      const ticket = textFlag(values, 'ticket', 128);
+      const { api } = await connect(context);
+      const answer = await api.call('POST', '/v1/break-glass', {
+        body: {
+          entitlementId,
+          accountId,
+          reason,
+          ...(duration === undefined ? {} : { duration }),
+          ...(ticket === undefined ? {} : { ticket }),
+        },
+      });
+      return printRequest(context, answer);
+    },
+  },
+  {
+    words: ['list'],
+    summary: 'my requests, or with --approvals the requests awaiting my approval',
+    usage: 'list [--approvals] [--limit <n>]\n  follows every page unless --limit is given',
+    options: { approvals: { type: 'boolean' }, limit: { type: 'string' } },
+    positionals: [],
+    run: async (context) => {
+      const limit = limitOf(context.values);
+      const approvals = context.values.approvals === true;
+      const { api } = await connect(context);
+      const page = await allPages(api, approvals ? '/v1/approvals' : '/v1/requests', limit);
+      if (context.flags.json) {
+        context.printJson(page);
+        return 0;
+      }
+      const views = page.items.map((item) => parseAnswer(RequestViewSchema, item, 'a request'));
+      context.print(...(approvals ? approvalsTable(views) : myRequestsTable(views)));
+      if (page.nextToken) context.print(`(more: the first ${views.length} are shown; raise --limit)`);
+      return 0;
+    },
+  },
+  {
+    words: ['show'],
+    summary: 'one request',
+    usage: 'show <id>',
+    options: {},
+    positionals: ['id'],
+    run: async (context) => {
+      const id = requestIdOf(context.args[0]);
+      const { api } = await connect(context);
+      return printRequest(context, await api.call('GET', `/v1/requests/${id}`));
+    },
+  },
+  decisionCommand('approve', 'approve a pending request (or extension)'),
+  decisionCommand('deny', 'deny a pending request (or extension)'),
+  decisionCommand('cancel', 'cancel your pending or scheduled request'),
+  decisionCommand('revoke', 'end an approved or active grant now'),
+  decisionCommand('review', 'review a break-glass activation'),
+  {
+    words: ['extend'],
+    summary: 'ask for more time on an active grant',
+    usage: 'extend <id> --by <1h|PT1H> [--reason <text>]',
+    options: { by: { type: 'string' }, reason: { type: 'string' } },
+    positionals: ['id'],
+    run: async (context) => {
+      const id = requestIdOf(context.args[0]);
+      const duration = durationOf(context.values, 'by');
+      if (duration === undefined) throw new UsageError('extend needs --by <duration>, e.g. --by 1h');
+      const reason = textFlag(context.values, 'reason', 1000);
+      const { api } = await connect(context);
+      const answer = await api.call('POST', `/v1/requests/${id}/extend`, {
+        body: { duration, ...(reason === undefined ? {} : { reason }) },
+      });
+      return printRequest(context, answer);
+    },
+  },
+  {
+    words: ['entitlements'],
+    summary: 'what I may request or activate',
+    usage: 'entitlements [--limit <n>]',
+    options: { limit: { type: 'string' } },
+    positionals: [],
+    run: async (context) => {
+      const limit = limitOf(context.values);
+      const { api } = await connect(context);
+      const page = await allPages(api, '/v1/entitlements', limit);
+      if (context.flags.json) {
+        context.printJson(page);
+        return 0;
+      }
+      const views = page.items.map((item) => parseAnswer(EntitlementViewSchema, item, 'an entitlement'));
+      context.print(...entitlementsTable(views));
+      return 0;
+    },
+  },
+  {
+    words: ['audit', 'verify'],
+    summary: 'verify every audit hash chain against its stored head (reads the table directly)',
+    usage:
+      'audit verify [--chain <chainId>] [--table <audit table>]\n' +
+      '  table: --table, else PAM_AUDIT_TABLE, else the local runtime’s; exit 0 all chains verify, 1 any is broken',
+    options: { chain: { type: 'string' }, table: { type: 'string' } },
+    positionals: [],
+    run: async (context) => {
+      const mode = resolveMode(context.flags, context.io, context.deps);
+      const table =
+        str(context.values, 'table') ??
+        context.io.env.PAM_AUDIT_TABLE ??
+        (mode.kind === 'local' ? mode.local.auditTableName : undefined);
+      if (!table) throw new UsageError('audit verify needs --table <audit table name> or PAM_AUDIT_TABLE');
+      const chain = str(context.values, 'chain');
+      const client = dynamoClientFor(mode, context.flags, context.deps);
+      let result: Awaited<ReturnType<typeof verifyAuditTable>>;
+      try {
+        result = await verifyAuditTable(documentClient(client), table, chain);
+      } catch (error) {
+        throw dynamoFailure(error, table, mode);
+      } finally {
+        client.destroy();
+      }
+      if (context.flags.json) context.printJson(result);
+      else if (result.ok) {
+        context.print(
+          `audit verify: OK — ${result.chains} ${plural(result.chains, 'chain')}, ${result.events} ${plural(result.events, 'event')}`,
+        );
+      } else {
+        for (const broken of result.broken) {
+          context.print(
+            `audit verify: BROKEN ${oneLine(broken.chainId)} at seq ${broken.seq}: ${broken.reason}`,
+          );
+        }
+      }
+      if (!result.ok) {
+        const total = Math.max(result.chains, result.broken.length);
+        throw new CliError(
+          `audit verify failed: ${result.broken.length} of ${total} ${plural(total, 'chain')} broken`,
+          1,
+        );
+      }
+      return 0;
+    },
+  },
+  {
+    words: ['config', 'validate'],
+    summary: 'validate an entitlements file (every problem with its field path)',
+    usage: 'config validate <file>\n  exit 0 valid, 1 invalid, 2 unreadable',
+    options: {},
+    positionals: ['file'],
+    run: async (context) => {
+      const file = context.args[0] ?? '';
+      const target =
+        isAbsolute(file) || context.io.cwd === process.cwd() ? file : resolve(context.io.cwd, file);
+      const result = validateConfigFile(target);
+      if (!result.ok && result.unreadable) throw new CliError(result.issues[0] ?? `cannot read ${file}`);
+      if (context.flags.json) {
+        context.printJson(
+          result.ok
+            ? { ok: true, file, entitlements: result.config.entitlements.length, issues: [] }
+            : { ok: false, file, issues: result.issues },
+        );
+      } else if (result.ok) {
+        const count = result.config.entitlements.length;
+        context.print(`OK ${file}: ${count} ${plural(count, 'entitlement')}`);
+      } else {
+        context.print(...result.issues);
+      }
+      if (!result.ok) {
+        throw new CliError(
+          `${file} is invalid: ${result.issues.length} ${plural(result.issues.length, 'problem')}`,
+          1,
+        );
+      }
+      return 0;
+    },
+  },
+  {
+    words: ['local', 'clock'],
+    summary: 'the local runtime’s clock (local mode only)',
+    usage: 'local clock',
+    options: {},
+    positionals: [],
+    run: async (context) => {
+      const api = await localApi(context);
+      const answer = await api.call('GET', '/local/clock');
+      if (context.flags.json) context.printJson(answer);
+      else context.print(clockLine(parseAnswer(ClockSchema, answer, 'the clock')));
+      return 0;
+    },
+  },
+  {
+    words: ['local', 'clock', 'advance'],
+    summary: 'move the local clock forward and fire what is due (local mode only)',
+    usage: 'local clock advance <duration>   e.g. 30m, 2h, 25h, 1d, PT2H',
+    options: {},
+    positionals: ['duration'],
+    run: async (context) => {
+      const text = context.args[0] ?? '';
+      const parsed = parseDurationFlag(text);
+      if (!parsed.ok) throw new UsageError(`${oneLine(text, 40)}: ${parsed.reason}`);
+      const api = await localApi(context);
+      const answer = await api.call('POST', '/local/clock/advance', { body: { by: parsed.iso } });
+      if (context.flags.json) {
+        context.printJson(answer);
+        return 0;
+      }
+      const clock = parseAnswer(AdvanceSchema, answer, 'the advanced clock');
+      const { schedules, rules } = clock.fired;
+      context.print(
+        `${clockLine(clock)}; fired ${schedules} ${plural(schedules, 'schedule')}, ` +
+          `rules: ${rules.length ? rules.map((rule) => oneLine(rule, 60)).join(', ') : 'none'}`,
+      );
+      return 0;
+    },
+  },
+];
+
+function plural(count: number, word: string): string {
+  return count === 1 ? word : `${word}s`;
+}
+
+function dynamoFailure(error: unknown, table: string, mode: Mode): CliError {
+  if (error instanceof CliError) return error;
+  const name = (error as { name?: unknown }).name;
+  const code = (error as { code?: unknown }).code;
+  if (name === 'ResourceNotFoundException') return new CliError(`audit table ${table} not found`);
+  if (mode.kind === 'local' && (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(String(error)))) {
+    return new CliError(
+      `cannot reach ${new URL(mode.local.awsEndpoint).origin} (is \`make start\` running?)`,
+    );
+  }
+  const reason = oneLine(error instanceof Error ? error.message : String(error), 200);
+  return new CliError(
+    `cannot read audit table ${table} (${typeof name === 'string' ? name : 'error'}: ${reason})`,
+  );
+}

@@ -1,0 +1,61 @@
+// Durations on the command line: people type `90m`, `2h`, `1d` or `1h30m`, scripts may pass ISO-8601
+// (`PT2H`). Either way the wire gets the canonical ISO-8601 form the API takes (shared grammar in
+// #domain/duration.ts), so the API's own rules (fixed-length units only, ≤ 32 characters) still apply.
+import { formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+
+const SHORTHAND = /^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+export type DurationFlag =
+  | { readonly ok: true; readonly ms: number; readonly iso: string }
+  | { readonly ok: false; readonly reason: string };
+
+const EXPECTED = 'expected a duration such as 30m, 2h, 1h30m, 1d or PT2H';
+
+/** Parses `2h`, `1h30m`, `1d`, `90m`, `45s`, `1w` (units in that order) or an ISO-8601 duration. */
+export function parseDurationFlag(text: string): DurationFlag {
+  const trimmed = text.trim();
+  let ms: number;
+  if (/^p/i.test(trimmed)) {
+    const parsed = parseIsoDuration(trimmed.toUpperCase());
+    if (!parsed.ok) return { ok: false, reason: parsed.reason };
+    ms = parsed.ms;
+  } else {
+    const match = SHORTHAND.exec(trimmed.toLowerCase());
+    if (!match || trimmed === '') return { ok: false, reason: EXPECTED };
+    const [, weeks, days, hours, minutes, seconds] = match;
+    ms =
+      Number(weeks ?? 0) * WEEK +
+      Number(days ?? 0) * DAY +
+      Number(hours ?? 0) * HOUR +
+      Number(minutes ?? 0) * MINUTE +
+      Number(seconds ?? 0) * SECOND;
+  }
+  if (!Number.isSafeInteger(ms)) return { ok: false, reason: `${EXPECTED} of a sensible length` };
+  if (ms <= 0) return { ok: false, reason: 'expected a duration longer than zero' };
+  return { ok: true, ms, iso: formatIsoDuration(ms) };
+}
+
+/** Milliseconds as people write them: `2h`, `1d1h30m`, `45s`, `0s`. */
+export function humanDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const sign = ms < 0 ? '-' : '';
+  let rest = Math.abs(ms);
+  const parts: string[] = [];
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', HOUR],
+    ['m', MINUTE],
+    ['s', SECOND],
+  ] as const) {
+    const count = Math.floor(rest / size);
+    if (count > 0) parts.push(`${count}${unit}`);
+    rest -= count * size;
+  }
+  return `${sign}${parts.join('') || `${Math.abs(ms)}ms`}`;
+}
