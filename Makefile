@@ -36,9 +36,9 @@ bench: install
 bench-lifecycle: install
 	scripts/moto.sh npx tsx bench/lifecycle/run.ts
 
+# The whole system on this machine (moto for AWS); state lasts as long as the process. Ctrl-C stops it.
 start: install
-	@echo "The local runtime is not built yet (issue 4). Try 'make test' and 'npm run validate'." >&2
-	@exit 2
+	@npx tsx local/start.ts
 
 clean:
 	rm -rf cdk.out .test-results coverage

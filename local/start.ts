@@ -1,0 +1,86 @@
+// `make start`: synthesize (or reuse) the demo cloud assembly, start the local runtime, print where
+// it is and three commands to try, and stop everything it started on SIGINT/SIGTERM.
+import { performance } from 'node:perf_hooks';
+import { DEMO_USERS } from './identity.ts';
+import { type LocalRuntime, startLocalRuntime } from './runtime.ts';
+import { ensureAssembly } from './synth.ts';
+
+const DEFAULT_PORT = 4010;
+
+function portFromEnv(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`make start: ${name} must be a port number\n`);
+    process.exit(2);
+  }
+  return port;
+}
+
+function describeUsers(): string {
+  const byRole = new Map<string, string[]>();
+  for (const user of DEMO_USERS) byRole.set(user.role, [...(byRole.get(user.role) ?? []), user.name]);
+  return [...byRole]
+    .map(([role, names]) => `${names.join(', ')} (${role}${names.length > 1 ? 's' : ''})`)
+    .join('; ');
+}
+
+async function main(): Promise<void> {
+  // This machine runs Node.js 20; the SDK's support warning would break into the banner.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const assembly = await ensureAssembly({ log });
+  log(
+    assembly.synthesized
+      ? `synthesized cdk.out in ${assembly.seconds.toFixed(1)} s`
+      : 'cdk.out is current: reusing it',
+  );
+
+  let runtime: LocalRuntime | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n${signal}: stopping the local runtime (handlers, event sources, moto)…`);
+    await runtime?.stop();
+    log('stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const requested = portFromEnv('PAM_PORT');
+  try {
+    runtime = await startLocalRuntime({ assemblyDir: assembly.dir, port: requested ?? DEFAULT_PORT, log });
+  } catch (error) {
+    if (requested === undefined && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      runtime = await startLocalRuntime({ assemblyDir: assembly.dir, port: 0, log });
+    } else throw error;
+  }
+  if (stopping) return;
+  const seconds = (performance.now() / 1000).toFixed(1);
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  out();
+  out(`ready: ${runtime.apiUrl}`);
+  out(`aws endpoint: ${runtime.awsEndpoint}`);
+  out(
+    `  (moto; hub account ${runtime.hubAccountId}, ${runtime.region}; its credentials are in .pam/local.json)`,
+  );
+  out(`demo users: ${describeUsers()}`);
+  out('try:');
+  out('  npx pam entitlements --as alice');
+  out(
+    '  npx pam request dev-readonly --account 333333333333 --for 1h --reason "read the dev logs" --as alice',
+  );
+  out('  npx pam list --approvals --as bob');
+  out();
+  out(
+    `State lives only as long as this process (started in ${seconds} s). Handler logs: .pam/logs/. Ctrl-C stops everything.`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`make start: ${(error as Error).message}\n`);
+  process.exit(1);
+});
