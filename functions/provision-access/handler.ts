@@ -9,6 +9,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
+import { makeDriftSweep } from '#app/grants/drift.ts';
 import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { ValidationError } from '#domain/errors.ts';
@@ -24,7 +26,23 @@ const env = readEnv({
   IDENTITY_STORE_ID: nonEmpty,
   PAM_CONFIG_FILE: nonEmpty,
 });
-const worker = makeProvisioningWorker(buildGrantDeps(buildCoreDeps(env)));
+const grants = buildGrantDeps(buildCoreDeps(env));
+// The drift sweep's scheduled re-check of one (account, permission set) runs here, in the tuple's
+// FIFO group, with the same config-driven mode and grace as the daily sweep.
+const driftSweep = makeDriftSweep({
+  ...grants,
+  driftMode: grants.catalog.config.drift.mode,
+  graceMs: grants.catalog.config.drift.graceMs,
+  seen: new DynamoDriftSeenStore({ client: grants.dynamo, accessTable: env.ACCESS_TABLE_NAME }),
+});
+const worker = makeProvisioningWorker({
+  ...grants,
+  recheckDrift: async (scope) => {
+    const report = await driftSweep(scope);
+    if (report.failures.length > 0) throw new Error(`drift-check failed: ${report.failures[0]?.error}`);
+    return report;
+  },
+});
 const processor = new SqsFifoPartialProcessorAsync();
 
 async function handleRecord(record: SQSRecord) {

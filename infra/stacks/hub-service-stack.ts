@@ -150,6 +150,8 @@ export class HubServiceStack extends Stack {
     this.sweepDrift.addEnvironment('DRIFT_MODE', config.drift.mode);
     this.permissionSets.allowAssignmentReads(this.sweepDrift);
     this.permissionSets.allowInlinePolicyReads(this.sweepDrift);
+    // A sighting inside its grace period gets a one-time re-check schedule (to provision-access).
+    this.scheduler.allowScheduling(this.sweepDrift);
     // It never deletes an assignment itself: it claims the tuple's lease and queues a check, so the
     // deletion runs in provision-access, in the tuple's FIFO group, reference-counted. Its only
     // writes are those leases and its first-sighting records.

@@ -14,7 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
-import { DRIFT_CHAIN, type DriftSweepDeps, makeDriftSweep } from '#app/grants/drift.ts';
+import { DRIFT_CHAIN, type DriftSweepDeps, driftRecheckName, makeDriftSweep } from '#app/grants/drift.ts';
 import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { tupleGroup, tupleKey } from '#app/grants/tuples.ts';
@@ -60,7 +60,7 @@ function harness(mode: DriftMode = 'remove', extra: Partial<DriftSweepDeps> = {}
   const seen = new InMemoryDriftSeenStore();
   const deps: DriftSweepDeps = { ...t.deps, driftMode: mode, graceMs: GRACE_MS, seen, paceMs: 150, ...extra };
   const sweep = makeDriftSweep(deps);
-  const worker = makeProvisioningWorker(t.deps);
+  const worker = makeProvisioningWorker({ ...t.deps, recheckDrift: (scope) => sweep(scope) });
   return {
     ...t,
     seen,
@@ -79,6 +79,52 @@ function harness(mode: DriftMode = 'remove', extra: Partial<DriftSweepDeps> = {}
 const stray: AssignmentTuple = { userId: U.oscar, accountId: ACCOUNTS.prod, permissionSetArn: READ_ONLY_ARN };
 
 describe('drift sweep', () => {
+  it('schedules a re-check of a sighting for the moment its grace ends, which removes it then', async () => {
+    // Prepare
+    const t = harness('remove');
+    t.identityCenter.assign(stray);
+
+    // Act: the first sighting; a second sweep inside the grace period asks for the same schedule.
+    await t.sweep();
+    t.clock.set(at(5));
+    await t.sweep();
+
+    // Assess: one schedule, at first sighting + grace, to the tuple's provisioning group.
+    const name = driftRecheckName(tupleKey(stray), at(0));
+    expect(name.length).toBeLessThanOrEqual(64);
+    expect([...t.scheduler.schedules.values()]).toEqual([
+      {
+        name,
+        at: at(10),
+        target: 'provisioning',
+        messageGroupId: tupleGroup(stray),
+        body: { op: 'drift-check', accountId: stray.accountId, permissionSetArn: stray.permissionSetArn },
+      },
+    ]);
+
+    // Act: the schedule fires when the grace ends; the worker runs the scoped re-check.
+    t.clock.set(at(10));
+    const schedule = t.scheduler.schedules.get(name);
+    await t.provisioningQueue.send({
+      messageGroupId: schedule?.messageGroupId ?? '',
+      body: schedule?.body ?? {},
+    });
+    await t.drainProvisioning();
+    await t.drainProvisioning();
+
+    // Assess: removed and recorded, without waiting for the next daily sweep.
+    expect(t.identityCenter.has(stray)).toBe(false);
+    expect((await t.driftEvents()).map((e) => e.type)).toEqual(['drift.detected', 'drift.removed']);
+  });
+
+  it('refuses a drift-check in a worker that has no drift sweep (retried and dead-lettered, never dropped)', async () => {
+    const t = makeGrantTestDeps({ now: at(0) });
+    const worker = makeProvisioningWorker(t.deps);
+    await expect(
+      worker({ op: 'drift-check', accountId: stray.accountId, permissionSetArn: stray.permissionSetArn }),
+    ).rejects.toThrow(/no drift sweep/);
+  });
+
   it('leaves an unheld assignment alone within the grace period, then removes it with a drift-chain record', async () => {
     // Prepare
     const t = harness('remove');

@@ -23,7 +23,13 @@
 // held → mark seen; past grace → re-read the lease, audit `drift.detected` on the `drift` chain,
 // metric DriftDetected, and in `remove` mode queue the removal and audit `drift.removed`;
 // 3. forget first sightings of assignments that are no longer there.
+//
+// An assignment inside its grace period gets a one-time schedule at the moment the grace ends (to
+// the provisioning queue, in the tuple's group: `drift-check` for its account and permission set),
+// so it is decided then — not a day later at the next full sweep. Standing access therefore lasts at
+// most until the first sweep that sees it plus the grace period.
 
+import { createHash } from 'node:crypto';
 import type { AuditDraft } from '#domain/audit-types.ts';
 import { ConcurrentModificationError } from '#domain/errors.ts';
 import type { DriftMode } from '#domain/model.ts';
@@ -94,6 +100,12 @@ export interface DriftReport {
 export const DEFAULT_DRIFT_PACE_MS = 200;
 export const DRIFT_CHAIN = 'drift';
 export const DRIFT_ACTOR = 'system:drift-sweep';
+
+/** The re-check schedule's name: one per assignment and first sighting (≤ 64 characters). */
+export function driftRecheckName(key: string, firstSeen: Date): string {
+  const digest = createHash('sha256').update(key).digest('hex').slice(0, 32);
+  return `drift-${digest}-${Math.floor(firstSeen.getTime() / 1000)}`;
+}
 
 function heldOrBusy(lease: TupleLease | undefined): boolean {
   return lease !== undefined && (Object.keys(lease.holders).length > 0 || lease.pending !== undefined);
@@ -216,6 +228,14 @@ export function makeDriftSweep(deps: DriftSweepDeps) {
           const eligibleAt = new Date(firstSeen.getTime() + deps.graceMs);
           if (now < eligibleAt) {
             withinGrace.push({ tuple, eligibleAt: eligibleAt.toISOString() });
+            // Idempotent by name, so every sweep inside the grace period may ask again.
+            await deps.scheduler.ensure({
+              name: driftRecheckName(key, firstSeen),
+              at: eligibleAt,
+              target: 'provisioning',
+              messageGroupId: tupleGroup(tuple),
+              body: { op: 'drift-check', accountId, permissionSetArn },
+            });
             continue;
           }
           // The listing may predate an acquire: decide on the lease as it is now.

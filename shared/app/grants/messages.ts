@@ -27,5 +27,11 @@ export const ProvisioningMessageSchema = z.discriminatedUnion('op', [
     removeAt: z.iso.datetime(),
   }),
   z.strictObject({ op: z.literal('deny-sweep'), permissionSetArn }),
+  // The drift sweep's re-check of one (account, permission set) once a sighting's grace has passed.
+  z.strictObject({
+    op: z.literal('drift-check'),
+    accountId: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'),
+    permissionSetArn,
+  }),
 ]);
 export type ProvisioningMessage = z.infer<typeof ProvisioningMessageSchema>;

@@ -26,13 +26,19 @@ export type ProvisioningResult =
   | 'unchanged'
   | 'waiting'
   | 'failed'
-  | 'policy-updated';
+  | 'policy-updated'
+  | 'drift-checked';
 
 function emptyLease(tuple: AssignmentTuple, now: Date): TupleLease {
   return { tuple, holders: {}, assigned: false, version: 0, updatedAt: now.toISOString() };
 }
 
-export function makeProvisioningWorker(deps: GrantDeps) {
+export interface ProvisioningWorkerDeps extends GrantDeps {
+  /** Runs the drift sweep for one (account, permission set): the re-check a first sighting schedules. */
+  readonly recheckDrift?: (scope: { accountId: string; permissionSetArn: string }) => Promise<unknown>;
+}
+
+export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
   const delays = deps.pollDelaysMs ?? DEFAULT_POLL_DELAYS_MS;
 
   async function save(lease: TupleLease, patch: Partial<TupleLease>): Promise<TupleLease> {
@@ -252,6 +258,12 @@ export function makeProvisioningWorker(deps: GrantDeps) {
         return addDeny(message);
       case 'deny-sweep':
         return sweepDenies(message.permissionSetArn);
+      case 'drift-check': {
+        // Fail loudly (the message is retried, then dead-lettered and alarmed) rather than drop it.
+        if (!deps.recheckDrift) throw new Error('drift-check: this worker has no drift sweep');
+        await deps.recheckDrift({ accountId: message.accountId, permissionSetArn: message.permissionSetArn });
+        return 'drift-checked';
+      }
     }
   };
 }
