@@ -1,5 +1,6 @@
-// Four suites, one runner. Integration and e2e talk to moto over HTTP; the global setup starts one
-// when MOTO_ENDPOINT is not already set (the Makefile sets it for `make test`).
+// Four suites, one runner. Integration talks to moto over HTTP; the global setup starts one when
+// MOTO_ENDPOINT is not already set (the Makefile sets it for `make test`). E2e boots the whole local
+// runtime per file, with a moto of its own.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -30,9 +31,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          globalSetup: ['test/support/moto-global-setup.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
+          // Each file boots the local runtime, which starts its own moto (and may synthesize cdk.out).
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
         },
       },
     ],

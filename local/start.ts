@@ -1,11 +1,20 @@
 // `make start`: synthesize (or reuse) the demo cloud assembly, start the local runtime, print where
 // it is and three commands to try, and stop everything it started on SIGINT/SIGTERM.
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { DEMO_USERS } from './identity.ts';
 import { type LocalRuntime, startLocalRuntime } from './runtime.ts';
 import { ensureAssembly } from './synth.ts';
 
 const DEFAULT_PORT = 4010;
+
+/** The three commands the banner prints; test/e2e runs them verbatim. */
+export const TRY_COMMANDS: readonly string[] = [
+  'npx pam entitlements --as alice',
+  'npx pam request dev-readonly --account 333333333333 --for 1h --reason "read the dev logs" --as alice',
+  'npx pam list --approvals --as bob',
+];
 
 function portFromEnv(name: string): number | undefined {
   const value = process.env[name];
@@ -51,11 +60,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   const requested = portFromEnv('PAM_PORT');
+  // Where local.json, logs and the run files go (default .pam); the CLI finds it via PAM_LOCAL_FILE.
+  const stateDir = process.env.PAM_STATE_DIR || undefined;
   try {
-    runtime = await startLocalRuntime({ assemblyDir: assembly.dir, port: requested ?? DEFAULT_PORT, log });
+    runtime = await startLocalRuntime({
+      assemblyDir: assembly.dir,
+      port: requested ?? DEFAULT_PORT,
+      stateDir,
+      log,
+    });
   } catch (error) {
     if (requested === undefined && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      runtime = await startLocalRuntime({ assemblyDir: assembly.dir, port: 0, log });
+      runtime = await startLocalRuntime({ assemblyDir: assembly.dir, port: 0, stateDir, log });
     } else throw error;
   }
   if (stopping) return;
@@ -80,7 +96,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`make start: ${(error as Error).message}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`make start: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}
