@@ -113,7 +113,9 @@ export class EventSources {
         source.name,
         source.filters.map((f) => compilePattern(JSON.parse(f))),
       );
-    const start = options.nowMs();
+    // Counted from the whole second the rules were created in: one-time schedules (`at(…)`) have a
+    // precision of one second, so work a rule starts lines up with the schedules it creates.
+    const start = Math.floor(options.nowMs() / 1000) * 1000;
     for (const rule of options.rules) this.nextDue.set(rule.name, start + rule.periodMs);
   }
 

@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const offset = new Float64Array(workerData.clock);
+// [offset from real time, frozen instant or NaN] — see local/clock.ts.
+const cells = new Float64Array(workerData.clock);
 const RealDate = Date;
 const realNow = RealDate.now.bind(RealDate);
-const clockNow = () => realNow() + offset[0];
+const clockNow = () => (Number.isNaN(cells[1]) ? realNow() + cells[0] : cells[1]);
 globalThis.Date = new Proxy(RealDate, {
   construct(target, args, newTarget) {
     return args.length === 0

@@ -333,6 +333,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     let advancing: Promise<unknown> = Promise.resolve();
     const advanceClock = (ms: number): Promise<ClockAdvance> => {
       const run = advancing.then(async () => {
+        // Frozen while stepping: each event fires, and everything it causes runs, at its due time.
+        clock.freeze();
         const target = clock.nowMs() + ms;
         const schedules: string[] = [];
         const rules: string[] = [];
@@ -349,6 +351,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         }
         clock.advanceTo(target);
         collect(await sources.settle());
+        clock.thaw();
         return {
           now: clock.now().toISOString(),
           offsetMs: clock.offsetMs,
@@ -356,7 +359,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         };
       });
       advancing = run.catch(() => undefined);
-      return run;
+      return run.finally(() => clock.thaw());
     };
 
     const ruleNames = new Map(manifest.rules.map((r) => [r.logicalId, r.function]));

@@ -116,9 +116,12 @@ export async function bootE2e(): Promise<E2e> {
         for (const item of page.Items ?? []) items.push(unmarshall(item));
         start = page.LastEvaluatedKey as Record<string, never> | undefined;
       } while (start);
-      return items
-        .filter((item) => item.chainId === chainId && typeof item.seq === 'number')
-        .sort((a, b) => Number(a.seq) - Number(b.seq));
+      return (
+        items
+          // seq 0 is the chain's head item, not an event.
+          .filter((item) => item.chainId === chainId && Number(item.seq) > 0)
+          .sort((a, b) => Number(a.seq) - Number(b.seq))
+      );
     },
     async stop() {
       ssoAdmin.destroy();
