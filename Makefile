@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install test start lint typecheck synth schema bench bench-lifecycle clean
+.PHONY: install test start lint typecheck synth schema bench bench-lifecycle bench-start clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -32,9 +32,14 @@ test: install
 bench: install
 	scripts/moto.sh npx tsx bench/entitlements/run.ts
 	scripts/moto.sh npx tsx bench/lifecycle/run.ts
+	npx tsx bench/start/run.ts
 
 bench-lifecycle: install
 	scripts/moto.sh npx tsx bench/lifecycle/run.ts
+
+# Time to `ready:` after the install step on a fresh clone (cold synth) and on a restart.
+bench-start: install
+	npx tsx bench/start/run.ts
 
 # The whole system on this machine (moto for AWS); state lasts as long as the process. Ctrl-C stops it.
 start: install
