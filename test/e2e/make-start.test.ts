@@ -5,7 +5,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureAssembly } from '../../local/synth.ts';
 
 /** Every live process whose process group is `pgid` (from /proc). */
 function processGroup(pgid: number): { pid: number; command: string }[] {
@@ -38,13 +39,18 @@ function alive(pid: number): boolean {
 
 let child: ChildProcess | undefined;
 
+beforeAll(async () => {
+  // cdk.out for the current sources exists (synthesized here, or by another file, under a lock).
+  await ensureAssembly();
+});
+
 afterAll(() => {
   // Only if the test failed half-way: never leave the group running.
   if (child?.pid && alive(child.pid)) process.kill(-child.pid, 'SIGKILL');
 });
 
 describe('make start', () => {
-  it('prints ready and the AWS endpoint, and after SIGINT leaves no process behind', async () => {
+  it('reuses cdk.out, prints ready and the AWS endpoint, and after SIGINT leaves no process behind', async () => {
     // Prepare + act: start it in its own process group, as a terminal would.
     const stateDir = mkdtempSync(path.join(tmpdir(), 'pam-make-start-'));
     child = spawn('make', ['--no-print-directory', 'start'], {
@@ -72,6 +78,9 @@ describe('make start', () => {
     expect(apiUrl, stdout).toBeDefined();
     expect(awsEndpoint, stdout).toBeDefined();
     expect(stdout).toMatch(/demo users: alice, erin/);
+    // A restart with unchanged sources does not synthesize again.
+    expect(stderr).toMatch(/cdk\.out is current: reusing it/);
+    expect(stderr).not.toMatch(/synthesized cdk\.out/);
     expect(existsSync(path.join(stateDir, 'local.json'))).toBe(true);
     const unsigned = await fetch(`${apiUrl}/v1/requests`);
     expect(unsigned.status).toBe(403);
