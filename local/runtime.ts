@@ -249,10 +249,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const resolved = (stack: string, value: Parameters<typeof resolveValue>[2], what: string) =>
       resolveString(ctx, stack, value, what);
     const queueUrls = new Map<string, string>();
-    for (const [key, resource] of physical) {
+    for (const resource of physical.values()) {
       const arn = resource.attrs.Arn;
       if (resource.attrs.QueueUrl && arn) queueUrls.set(arn, resource.attrs.QueueUrl);
-      void key;
     }
     const queueUrlOf = (arn: string) => {
       const url = queueUrls.get(arn);
