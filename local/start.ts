@@ -80,19 +80,16 @@ async function main(): Promise<void> {
   out();
   out(`ready: ${runtime.apiUrl}`);
   out(`aws endpoint: ${runtime.awsEndpoint}`);
+  const stateFile = path.relative(process.cwd(), runtime.localFile);
   out(
-    `  (moto; hub account ${runtime.hubAccountId}, ${runtime.region}; its credentials are in .pam/local.json)`,
+    `  (moto; hub account ${runtime.hubAccountId}, ${runtime.region}; its credentials are in ${stateFile})`,
   );
   out(`demo users: ${describeUsers()}`);
   out('try:');
-  out('  npx pam entitlements --as alice');
-  out(
-    '  npx pam request dev-readonly --account 333333333333 --for 1h --reason "read the dev logs" --as alice',
-  );
-  out('  npx pam list --approvals --as bob');
+  for (const command of TRY_COMMANDS) out(`  ${command}`);
   out();
   out(
-    `State lives only as long as this process (started in ${seconds} s). Handler logs: .pam/logs/. Ctrl-C stops everything.`,
+    `State lives only as long as this process (started in ${seconds} s). Handler logs: ${path.join(path.dirname(stateFile), 'logs')}/. Ctrl-C stops everything.`,
   );
 }
 

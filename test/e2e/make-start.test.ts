@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRY_COMMANDS } from '../../local/start.ts';
 import { ensureAssembly } from '../../local/synth.ts';
 
 /** Every live process whose process group is `pgid` (from /proc). */
@@ -78,6 +79,8 @@ describe('make start', () => {
     expect(apiUrl, stdout).toBeDefined();
     expect(awsEndpoint, stdout).toBeDefined();
     expect(stdout).toMatch(/demo users: alice, erin/);
+    // The commands printed are the ones test/e2e/lifecycle.test.ts runs verbatim.
+    for (const command of TRY_COMMANDS) expect(stdout).toContain(`  ${command}\n`);
     // A restart with unchanged sources does not synthesize again.
     expect(stderr).toMatch(/cdk\.out is current: reusing it/);
     expect(stderr).not.toMatch(/synthesized cdk\.out/);

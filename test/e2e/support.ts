@@ -9,8 +9,8 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListAccountAssignmentsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { defaultDeps } from '../../cli/context.ts';
-import { main } from '../../cli/main.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
+import { runCliWith } from '../support/cli-run.ts';
 
 export interface CliRun {
   readonly code: number;
@@ -56,28 +56,11 @@ export async function bootE2e(): Promise<E2e> {
     runtime,
     stateDir,
     async pam(...argv) {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(
-        argv,
-        {
-          stdout: (text) => {
-            stdout += text;
-          },
-          stderr: (text) => {
-            stderr += text;
-          },
-          env: { PAM_LOCAL_FILE: runtime.localFile },
-          cwd: stateDir,
-        },
-        defaultDeps,
-      );
-      return {
-        code,
-        stdout,
-        stderr,
-        json: <T>() => JSON.parse(stdout) as T,
-      };
+      const run = await runCliWith(defaultDeps, argv, {
+        env: { PAM_LOCAL_FILE: runtime.localFile },
+        cwd: stateDir,
+      });
+      return { ...run, json: <T>() => JSON.parse(run.stdout) as T };
     },
     async settle() {
       await runtime.settle();

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
 import { type AuditDraft, requestChainId } from '#domain/audit-types.ts';
 import { defaultDeps } from '../../cli/context.ts';
-import { main } from '../../cli/main.ts';
+import { runCliWith } from '../support/cli-run.ts';
 import { MOTO_REGION, motoClient, motoEndpoint, testAccountId } from '../support/moto.ts';
 import { createTables, testTableNames } from '../support/tables.ts';
 
@@ -21,24 +21,8 @@ const ulid = monotonicFactory();
 let localFile: string;
 let secretAccessKey: string;
 
-async function run(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    argv,
-    {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-      env: { PAM_LOCAL_FILE: localFile, ...env },
-      cwd: tmpdir(),
-    },
-    defaultDeps,
-  );
-  return { code, stdout, stderr };
+function run(argv: string[], env: Record<string, string> = {}) {
+  return runCliWith(defaultDeps, argv, { env: { PAM_LOCAL_FILE: localFile, ...env }, cwd: tmpdir() });
 }
 
 function draft(chainId: string, overrides: Partial<AuditDraft> = {}): AuditDraft {

@@ -77,6 +77,7 @@ describe('intrinsic resolver', () => {
         ],
       }),
     ).toBe('arn:aws:x:111111111111:arn:aws:dynamodb:us-east-1:111111111111:table/access');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub's own ${} syntax, not a JS template.
     expect(resolveValue(ctx, 'Data', { 'Fn::Sub': '${Table}-${AWS::Region}' })).toBe('access-us-east-1');
     expect(resolveValue(ctx, 'Data', 'd-example001')).toBe('d-real');
   });

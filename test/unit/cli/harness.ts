@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CliDeps } from '../../../cli/context.ts';
 import type { FetchInit, FetchLike } from '../../../cli/http-client.ts';
-import { main } from '../../../cli/main.ts';
+import { runCliWith } from '../../support/cli-run.ts';
 
 export const SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY';
 export const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjSESSIONTOKENSHOULDNEVERPRINT';
@@ -61,33 +61,13 @@ export function testDeps(overrides: Partial<CliDeps> = {}): CliDeps {
   };
 }
 
-export interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { CliRun } from '../../support/cli-run.ts';
 
-export async function runCli(
+export function runCli(
   argv: readonly string[],
   options: { env?: Record<string, string | undefined>; cwd?: string; deps?: CliDeps } = {},
-): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    argv,
-    {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-      env: options.env ?? {},
-      cwd: options.cwd ?? mkdtempSync(path.join(tmpdir(), 'pam-cwd-')),
-    },
-    options.deps ?? testDeps(),
-  );
-  return { code, stdout, stderr };
+) {
+  return runCliWith(options.deps ?? testDeps(), argv, options);
 }
 
 export function localFileContent(overrides: Record<string, unknown> = {}) {
