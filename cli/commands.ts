@@ -201,8 +201,13 @@ const AdvanceSchema = ClockSchema.extend({
 });
 
 function clockLine(clock: z.infer<typeof ClockSchema>): string {
-  const sign = clock.offsetMs < 0 ? '' : '+';
-  return `clock: ${oneLine(clock.now)} (${sign}${humanDuration(clock.offsetMs)})`;
+  // The offset is from real time (an advance also lets real seconds pass), not the last step.
+  const offset = Math.round(clock.offsetMs / 1000) * 1000;
+  const relation =
+    offset === 0
+      ? 'real time'
+      : `${humanDuration(Math.abs(offset))} ${offset > 0 ? 'ahead of' : 'behind'} real time`;
+  return `clock: ${oneLine(clock.now)} (${relation})`;
 }
 
 async function localApi(context: CommandContext): Promise<ApiClient> {

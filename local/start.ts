@@ -1,11 +1,12 @@
 // `make start`: synthesize (or reuse) the demo cloud assembly, start the local runtime, print where
 // it is and three commands to try, and stop everything it started on SIGINT/SIGTERM.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { DEMO_USERS } from './identity.ts';
 import { type LocalRuntime, startLocalRuntime } from './runtime.ts';
-import { ensureAssembly } from './synth.ts';
+import { ensureAssembly, REPO_ROOT } from './synth.ts';
 
 const DEFAULT_PORT = 4010;
 
@@ -27,6 +28,22 @@ function portFromEnv(name: string): number | undefined {
   return port;
 }
 
+/** The pid and API of a runtime that still owns `stateDir` (its local.json names a live process). */
+function runningRuntime(stateDir: string): { pid: number; apiUrl: string } | undefined {
+  try {
+    const { pid, apiUrl } = JSON.parse(readFileSync(path.join(stateDir, 'local.json'), 'utf8')) as {
+      pid?: unknown;
+      apiUrl?: unknown;
+    };
+    if (typeof pid !== 'number' || pid === process.pid) return undefined;
+    process.kill(pid, 0);
+    return { pid, apiUrl: String(apiUrl) };
+  } catch {
+    // No file, not JSON, or its process is gone (a crash): this start takes over.
+    return undefined;
+  }
+}
+
 function describeUsers(): string {
   const byRole = new Map<string, string[]>();
   for (const user of DEMO_USERS) byRole.set(user.role, [...(byRole.get(user.role) ?? []), user.name]);
@@ -39,6 +56,16 @@ async function main(): Promise<void> {
   // This machine runs Node.js 20; the SDK's support warning would break into the banner.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const requested = portFromEnv('PAM_PORT');
+  // Where local.json, logs and the run files go (default .pam); the CLI finds it via PAM_LOCAL_FILE.
+  const stateDir = process.env.PAM_STATE_DIR || undefined;
+  const running = runningRuntime(stateDir ?? path.join(REPO_ROOT, '.pam'));
+  if (running) {
+    log(
+      `make start: already running (pid ${running.pid}, ${running.apiUrl}); stop it with Ctrl-C first, or set PAM_STATE_DIR for a second one`,
+    );
+    process.exit(2);
+  }
   const assembly = await ensureAssembly({ log });
   log(
     assembly.synthesized
@@ -59,9 +86,6 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  const requested = portFromEnv('PAM_PORT');
-  // Where local.json, logs and the run files go (default .pam); the CLI finds it via PAM_LOCAL_FILE.
-  const stateDir = process.env.PAM_STATE_DIR || undefined;
   try {
     runtime = await startLocalRuntime({
       assemblyDir: assembly.dir,

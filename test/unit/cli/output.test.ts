@@ -284,7 +284,7 @@ describe('pam local clock', () => {
     // Assess
     expect(run).toEqual({
       code: 0,
-      stdout: 'clock: 2026-11-26T20:00:00.000Z (+2h); fired 1 schedule, rules: reconcile\n',
+      stdout: 'clock: 2026-11-26T20:00:00.000Z (2h ahead of real time); fired 1 schedule, rules: reconcile\n',
       stderr: '',
     });
     expect(transport.calls).toHaveLength(1);
@@ -308,7 +308,9 @@ describe('pam local clock', () => {
       deps: testDeps({ fetch: transport.fetch }),
     });
     expect(transport.calls[0]?.body).toEqual({ by: iso });
-    expect(run.stdout).toBe('clock: 2026-11-27T20:00:00.000Z (+1d2h); fired 3 schedules, rules: none\n');
+    expect(run.stdout).toBe(
+      'clock: 2026-11-27T20:00:00.000Z (1d2h ahead of real time); fired 3 schedules, rules: none\n',
+    );
   });
 
   it('clock: GET /local/clock', async () => {
@@ -318,7 +320,7 @@ describe('pam local clock', () => {
       body: { now: '2026-11-26T18:00:00.000Z', offsetMs: 0 },
     }));
     const run = await runCli(['local', 'clock'], { cwd, deps: testDeps({ fetch: transport.fetch }) });
-    expect(run.stdout).toBe('clock: 2026-11-26T18:00:00.000Z (+0s)\n');
+    expect(run.stdout).toBe('clock: 2026-11-26T18:00:00.000Z (real time)\n');
     expect(transport.calls[0]).toMatchObject({ method: 'GET' });
     expect(transport.calls[0]?.url.href).toBe('http://127.0.0.1:4010/local/clock');
   });
