@@ -27,11 +27,17 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-export async function startMoto(port?: number): Promise<MotoServer> {
-  const chosen = port ?? (await freePort());
-  const child: ChildProcess = spawn('python3', [SERVER_SCRIPT, '-H', '127.0.0.1', '-p', String(chosen)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+export interface MotoOptions {
+  readonly port?: number;
+  /** The account of requests signed with a key moto does not know (moto's default: 123456789012). */
+  readonly defaultAccount?: string;
+}
+
+export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
+  const chosen = options.port ?? (await freePort());
+  const args = [SERVER_SCRIPT, '-H', '127.0.0.1', '-p', String(chosen)];
+  if (options.defaultAccount) args.push('--default-account', options.defaultAccount);
+  const child: ChildProcess = spawn('python3', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = `${stderr}${chunk.toString()}`.slice(-4000);

@@ -131,7 +131,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.length = 0;
   };
   try {
-    const moto: MotoServer = await startMoto(options.motoPort);
+    // Any AWS client, with any credentials, sees the hub (a person inspecting state needs no setup).
+    const moto: MotoServer = await startMoto({
+      ...(options.motoPort === undefined ? {} : { port: options.motoPort }),
+      defaultAccount: hubAccountId,
+    });
     stops.push(() => moto.stop());
 
     // Credentials per account: the hub's, and every stack's.

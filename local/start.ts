@@ -105,8 +105,9 @@ async function main(): Promise<void> {
   out(`ready: ${runtime.apiUrl}`);
   out(`aws endpoint: ${runtime.awsEndpoint}`);
   const stateFile = path.relative(process.cwd(), runtime.localFile);
+  out(`  (moto: any credentials see hub account ${runtime.hubAccountId}, ${runtime.region};`);
   out(
-    `  (moto; hub account ${runtime.hubAccountId}, ${runtime.region}; its credentials are in ${stateFile})`,
+    `   e.g. AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --endpoint-url ${runtime.awsEndpoint} --region ${runtime.region} dynamodb list-tables)`,
   );
   out(`demo users: ${describeUsers()}`);
   out('try:');

@@ -18,7 +18,18 @@ from werkzeug.serving import run_simple
 parser = argparse.ArgumentParser()
 parser.add_argument("-H", "--host", default="127.0.0.1")
 parser.add_argument("-p", "--port", type=int, required=True)
+parser.add_argument(
+    "--default-account",
+    help="account for requests whose access key moto does not know (moto's own default: 123456789012)",
+)
 args = parser.parse_args()
+
+if args.default_account:
+    # The local runtime's hub: any AWS client with any credentials looks at the runtime's state.
+    # get_account_id_from reads this module global at call time.
+    import moto.iam.models as iam_models
+
+    iam_models.DEFAULT_ACCOUNT_ID = args.default_account
 
 app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()

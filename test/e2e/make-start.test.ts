@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRY_COMMANDS } from '../../local/start.ts';
 import { ensureAssembly } from '../../local/synth.ts';
@@ -87,6 +88,16 @@ describe('make start', () => {
     expect(existsSync(path.join(stateDir, 'local.json'))).toBe(true);
     const unsigned = await fetch(`${apiUrl}/v1/requests`);
     expect(unsigned.status).toBe(403);
+    // Any AWS client with any credentials sees the hub's resources at the printed endpoint.
+    const anyone = new DynamoDBClient({
+      endpoint: awsEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+    const { TableNames = [] } = await anyone.send(new ListTablesCommand({}));
+    anyone.destroy();
+    expect(TableNames.some((name) => name.includes('AccessTable'))).toBe(true);
 
     // The processes it started: make, npx/tsx/node, and moto.
     const pgid = child.pid as number;
