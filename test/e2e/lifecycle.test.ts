@@ -1,5 +1,6 @@
 // The product end to end on the local runtime, driven only through the `pam` CLI and HTTP, checked
-// in moto: a 2-of-2 request from request to expiry, an extension approved just before expiry, a
+// in moto: a 2-of-2 request from request to expiry, an extension approved just before expiry, a revoke
+// (assignment gone, live sessions denied until they expire), a
 // break-glass activation, and the three commands `make start` prints, run verbatim.
 // Moto deviations worked around (DESIGN §5): assignments are instant; schedules never fire (the
 // runtime fires them on its clock); the API's resource policy is not evaluated (the local gateway
@@ -150,6 +151,47 @@ describe('an extension approved just before expiry', () => {
     expect((await e2e.pam('local', 'clock', 'advance', '1h')).code).toBe(0);
     expect((await e2e.pam('show', id, '--as', 'alice', '--json')).json<RequestJson>().status).toBe('EXPIRED');
     expect(await e2e.assignments(DEV, 'PamDevReadOnly')).not.toContain(e2e.userId('alice'));
+  });
+});
+
+describe('a revoke', () => {
+  it('ends access at once, denies sessions already issued, and lifts that deny once they have expired', async () => {
+    // Prepare: erin holds dev-readonly.
+    const created = await e2e.pam(
+      'request',
+      'dev-readonly',
+      '--account',
+      DEV,
+      '--for',
+      '2h',
+      '--reason',
+      'look at a queue',
+      '--as',
+      'erin',
+      '--json',
+    );
+    const { id } = created.json<RequestJson>();
+    expect((await e2e.pam('approve', id, '--as', 'carol')).code).toBe(0);
+    await e2e.settle();
+    expect(await e2e.assignments(DEV, 'PamDevReadOnly')).toContain(e2e.userId('erin'));
+
+    // Act: carol (an approver) revokes it.
+    const revoked = await e2e.pam('revoke', id, '--comment', 'wrong account', '--as', 'carol', '--json');
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.json<RequestJson>().status).toBe('REVOKED');
+    await e2e.settle();
+
+    // Assess: the assignment is gone and the permission set denies erin's live sessions.
+    expect(await e2e.assignments(DEV, 'PamDevReadOnly')).not.toContain(e2e.userId('erin'));
+    const denies =
+      (await e2e.inlinePolicy('PamDevReadOnly'))?.Statement.filter((s) => s.Effect === 'Deny') ?? [];
+    expect(denies).toHaveLength(1);
+
+    // Act + assess: sessions last at most an hour; after that the deny is swept.
+    expect((await e2e.pam('local', 'clock', 'advance', '90m')).code).toBe(0);
+    const after =
+      (await e2e.inlinePolicy('PamDevReadOnly'))?.Statement.filter((s) => s.Effect === 'Deny') ?? [];
+    expect(after).toEqual([]);
   });
 });
 

@@ -6,7 +6,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListAccountAssignmentsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import {
+  GetInlinePolicyForPermissionSetCommand,
+  ListAccountAssignmentsCommand,
+  SSOAdminClient,
+} from '@aws-sdk/client-sso-admin';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { defaultDeps } from '../../cli/context.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.ts';
@@ -30,6 +34,10 @@ export interface E2e {
   assignments(accountId: string, permissionSetName: string): Promise<string[]>;
   permissionSetArn(name: string): string;
   userId(name: string): string;
+  /** A permission set's inline policy document as moto holds it (undefined when it has none). */
+  inlinePolicy(
+    permissionSetName: string,
+  ): Promise<{ Statement: { Sid?: string; Effect: string }[] } | undefined>;
   /** Audit events of one chain, straight from the audit table. */
   auditEvents(chainId: string): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
@@ -84,6 +92,15 @@ export async function bootE2e(): Promise<E2e> {
       return users;
     },
     permissionSetArn: arnOf,
+    async inlinePolicy(permissionSetName) {
+      const { InlinePolicy } = await ssoAdmin.send(
+        new GetInlinePolicyForPermissionSetCommand({
+          InstanceArn: runtime.directory.instanceArn,
+          PermissionSetArn: arnOf(permissionSetName),
+        }),
+      );
+      return InlinePolicy ? JSON.parse(InlinePolicy) : undefined;
+    },
     userId(name) {
       const id = runtime.directory.userIds[name];
       if (!id) throw new Error(`no demo user ${name}`);
