@@ -28,6 +28,7 @@ import { type ResolveContext, resolveString, type resolveValue } from './resolve
 import { ensureAssembly, REPO_ROOT } from './synth.ts';
 
 export const LOCAL_FILE_VERSION = 1;
+const MAX_ADVANCE_MS = 31 * 86_400_000;
 
 export interface LocalRuntimeOptions {
   /** The cloud assembly (default: `cdk.out`, synthesized or reused by ./synth.ts). */
@@ -383,6 +384,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           const duration = parseIsoDuration(parsed.data.by);
           if (!duration.ok) throw new Error(`by: ${duration.reason}`);
           if (duration.ms <= 0) throw new Error('by: the clock only moves forward');
+          // Every daily sweep in between runs: keep one advance to a month.
+          if (duration.ms > MAX_ADVANCE_MS) throw new Error('by: at most P31D in one advance');
           const result = await advanceClock(duration.ms);
           // Rules by the function they ran, which a person recognizes.
           return {
