@@ -24,6 +24,8 @@ export async function freePort(): Promise<number> {
 export interface MotoServer {
   readonly endpoint: string;
   readonly pid: number;
+  /** Called once if the server exits without `stop()` (it crashed or was killed). */
+  onUnexpectedExit(listener: (detail: string) => void): void;
   stop(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const endpoint = `http://127.0.0.1:${chosen}`;
+  let stopping = false;
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null)
       throw new Error(`moto server exited (${child.exitCode}): ${stderr.trim().split('\n').pop()}`);
@@ -63,7 +66,14 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   return {
     endpoint,
     pid: child.pid ?? -1,
+    onUnexpectedExit(listener) {
+      child.once('exit', (code, signal) => {
+        if (!stopping)
+          listener(`moto server exited (${signal ?? code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+      });
+    },
     async stop() {
+      stopping = true;
       process.removeListener('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -42,6 +42,8 @@ export interface LocalRuntimeOptions {
   /** Background polling interval of the event sources; 0 turns polling off (tests drive `settle`). */
   readonly pollIntervalMs?: number;
   readonly log?: (line: string) => void;
+  /** Something the runtime cannot go on without failed (moto exited): the caller should stop. */
+  readonly onFatal?: (reason: string) => void;
 }
 
 export interface ClockAdvance {
@@ -138,6 +140,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       defaultAccount: hubAccountId,
     });
     stops.push(() => moto.stop());
+    moto.onUnexpectedExit((detail) => {
+      log(detail);
+      options.onFatal?.(detail);
+    });
 
     // Credentials per account: the hub's, and every stack's.
     const accounts = [...new Set([hubAccountId, ...manifest.stacks.map((s) => s.account)])];

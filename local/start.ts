@@ -75,14 +75,15 @@ async function main(): Promise<void> {
 
   let runtime: LocalRuntime | undefined;
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log(`\n${signal}: stopping the local runtime (handlers, event sources, moto)…`);
     await runtime?.stop();
     log('stopped.');
-    process.exit(0);
+    process.exit(code);
   };
+  const onFatal = (reason: string) => void stop(reason, 1);
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
@@ -92,10 +93,11 @@ async function main(): Promise<void> {
       port: requested ?? DEFAULT_PORT,
       stateDir,
       log,
+      onFatal,
     });
   } catch (error) {
     if (requested === undefined && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      runtime = await startLocalRuntime({ assemblyDir: assembly.dir, port: 0, stateDir, log });
+      runtime = await startLocalRuntime({ assemblyDir: assembly.dir, port: 0, stateDir, log, onFatal });
     } else throw error;
   }
   if (stopping) return;
