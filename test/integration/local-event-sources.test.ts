@@ -1,0 +1,261 @@
+// The local runtime's event sources against moto: Lambda's SQS batch semantics (a reported item
+// failure stays on the queue, the rest are deleted; a thrown invocation keeps the whole batch), the
+// DynamoDB stream mapping (filter patterns applied before batching, a failing record retried then
+// described to the failure destination, the records after it still delivered), and rate rules that
+// fire only when due on the local clock, once per catch-up.
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LocalClock } from '../../local/clock.ts';
+import { EventSources, type EventSourcesOptions } from '../../local/event-sources.ts';
+import { motoClient, testAccountId } from '../support/moto.ts';
+
+const accountId = testAccountId();
+const sqs = motoClient(SQSClient, accountId);
+const dynamo = motoClient(DynamoDBClient, accountId);
+const streams = motoClient(DynamoDBStreamsClient, accountId);
+const scheduler = motoClient(SchedulerClient, accountId);
+
+interface Invocation {
+  readonly fn: string;
+  readonly event: { Records?: Record<string, unknown>[]; 'detail-type'?: string };
+}
+
+async function queue(name: string, fifo: boolean) {
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: fifo ? `${name}.fifo` : name,
+      Attributes: fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {},
+    }),
+  );
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  return { url: QueueUrl as string, arn: Attributes?.QueueArn as string };
+}
+
+async function messagesIn(url: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
+  );
+}
+
+function sources(
+  overrides: Partial<EventSourcesOptions>,
+  invoke: EventSourcesOptions['invoke'],
+  clock = new LocalClock(),
+) {
+  return new EventSources({
+    region: 'us-east-1',
+    accountId,
+    sqs,
+    streams,
+    scheduler,
+    scheduleGroups: [],
+    queueUrlOf: () => {
+      throw new Error('no queues');
+    },
+    sqsSources: [],
+    streamSources: [],
+    rules: [],
+    invoke,
+    nowMs: () => clock.nowMs(),
+    log: () => {},
+    ...overrides,
+  });
+}
+
+describe('SQS event source', () => {
+  let work: { url: string; arn: string };
+
+  beforeAll(async () => {
+    work = await queue('work', true);
+  });
+
+  it('deletes what succeeded and leaves a reported failure on the queue', async () => {
+    // Prepare: three messages in three groups.
+    for (const group of ['g1', 'g2', 'g3'])
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: work.url,
+          MessageBody: JSON.stringify({ group }),
+          MessageGroupId: group,
+        }),
+      );
+    const calls: Invocation[] = [];
+    const source = sources(
+      {
+        sqsSources: [
+          {
+            name: 'work',
+            functionName: 'worker',
+            queueUrl: work.url,
+            queueArn: work.arn,
+            batchSize: 10,
+            reportBatchItemFailures: true,
+          },
+        ],
+      },
+      async (fn, event) => {
+        calls.push({ fn, event: event as Invocation['event'] });
+        const records = (event as { Records: { messageId: string; body: string }[] }).Records;
+        const failed = records.filter((r) => JSON.parse(r.body).group === 'g2');
+        return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
+      },
+    );
+
+    // Act
+    const result = await source.tick();
+
+    // Assess: one invocation with the SQS event shape; only g2 is left.
+    expect(result.work).toBe(3);
+    expect(calls).toHaveLength(1);
+    const [record] = calls[0]?.event.Records ?? [];
+    expect(record).toMatchObject({
+      eventSource: 'aws:sqs',
+      eventSourceARN: work.arn,
+      awsRegion: 'us-east-1',
+    });
+    expect((record as { attributes: Record<string, string> }).attributes.MessageGroupId).toMatch(/^g\d$/);
+    expect(await messagesIn(work.url)).toBe(1);
+  });
+
+  it('keeps the whole batch when the invocation throws', async () => {
+    const other = await queue('thrown', false);
+    await sqs.send(new SendMessageCommand({ QueueUrl: other.url, MessageBody: '{}' }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: other.url, MessageBody: '{}' }));
+    const source = sources(
+      {
+        sqsSources: [
+          {
+            name: 'thrown',
+            functionName: 'worker',
+            queueUrl: other.url,
+            queueArn: other.arn,
+            batchSize: 10,
+            reportBatchItemFailures: true,
+          },
+        ],
+      },
+      async () => {
+        throw new Error('boom');
+      },
+    );
+
+    await source.tick();
+
+    expect(await messagesIn(other.url)).toBe(2);
+  });
+});
+
+describe('DynamoDB stream event source', () => {
+  it('filters before batching, retries a failing record, then describes it to the failure queue and goes on', async () => {
+    // Prepare: a table with a stream, three items (one not a request), a failure queue.
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: 'streamed',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: 'streamed' }));
+    for (const pk of ['REQ#1', 'TUPLE#x', 'REQ#2', 'REQ#3'])
+      await dynamo.send(new PutItemCommand({ TableName: 'streamed', Item: { pk: { S: pk } } }));
+    const failures = await queue('stream-failures', false);
+    const seen: string[] = [];
+    const source = sources(
+      {
+        streamSources: [
+          {
+            name: 'stream',
+            functionName: 'react',
+            streamArn: Table?.LatestStreamArn as string,
+            batchSize: 10,
+            reportBatchItemFailures: true,
+            maxRetryAttempts: 2,
+            startingPosition: 'TRIM_HORIZON',
+            filters: [JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'REQ#' }] } } } })],
+            onFailureQueueUrl: failures.url,
+          },
+        ],
+      },
+      async (_fn, event) => {
+        const records = (
+          event as { Records: { dynamodb: { Keys: { pk: { S: string } }; SequenceNumber: string } }[] }
+        ).Records;
+        seen.push(records.map((r) => r.dynamodb.Keys.pk.S).join(','));
+        const poison = records.find((r) => r.dynamodb.Keys.pk.S === 'REQ#2');
+        return { batchItemFailures: poison ? [{ itemIdentifier: poison.dynamodb.SequenceNumber }] : [] };
+      },
+    );
+
+    // Act
+    await source.settle();
+
+    // Assess: TUPLE# never delivered; REQ#2 tried 1 + 2 times, then sent to the failure queue; REQ#3 delivered.
+    expect(seen).toEqual(['REQ#1,REQ#2,REQ#3', 'REQ#2,REQ#3', 'REQ#2,REQ#3', 'REQ#3']);
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: failures.url, MaxNumberOfMessages: 10 }),
+    );
+    expect(Messages).toHaveLength(1);
+    expect(JSON.parse(Messages[0]?.Body ?? '{}')).toMatchObject({
+      requestContext: { condition: 'RetryAttemptsExhausted' },
+      DDBStreamBatchInfo: { batchSize: 1, streamArn: Table?.LatestStreamArn },
+    });
+  });
+});
+
+describe('rate rules', () => {
+  it('fire only when due on the local clock, and once for a catch-up', async () => {
+    const clock = new LocalClock();
+    const fired: string[] = [];
+    const source = sources(
+      {
+        rules: [
+          {
+            name: 'every5',
+            functionName: 'reconcile',
+            ruleArn: 'arn:aws:events:us-east-1:1:rule/x',
+            periodMs: 300_000,
+          },
+        ],
+      },
+      async (fn, event) => {
+        fired.push(`${fn}:${(event as { 'detail-type': string })['detail-type']}`);
+        return null;
+      },
+      clock,
+    );
+
+    await source.tick();
+    expect(fired).toEqual([]);
+    // One due time left in the next hour after collapsing the twelve occurrences.
+    expect(await source.dueTimes(clock.nowMs() + 3_600_000)).toHaveLength(1);
+    clock.advance(3_600_000);
+    await source.tick();
+    await source.tick();
+    expect(fired).toEqual(['reconcile:Scheduled Event']);
+  });
+});
