@@ -33,6 +33,26 @@ export interface IdentityCenter {
   permissionSetProvisioningStatus(operationId: string): Promise<OperationStatus>;
 }
 
+/** A session deny a permission set must carry until `removeAt` (ISO-8601 UTC times). */
+export interface DenyRecord {
+  readonly permissionSetArn: string;
+  readonly userId: string;
+  readonly endedAt: string;
+  readonly removeAt: string;
+}
+
+/**
+ * The denies cloud-pam has added and that are still in force. The inline policy stays the source
+ * of what is swept; this ledger says what must be there, so a policy rewritten under it (a deploy
+ * that changes the permission set) gets its denies back from the reconciler.
+ */
+export interface DenyLedger {
+  /** Records the deny (idempotent: the same deny recorded twice is one record). */
+  record(entry: DenyRecord): Promise<void>;
+  /** Denies whose `removeAt` is after `now`. */
+  live(now: Date): Promise<readonly DenyRecord[]>;
+}
+
 /** Permission set name (from config) → ARN (from the deployment). */
 export interface PermissionSets {
   arnOf(name: string): string;

@@ -7,6 +7,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { z } from 'zod';
+import { DynamoDenyLedger } from '#adapters/aws/dynamo-deny-ledger.ts';
 import { DynamoTupleStore } from '#adapters/aws/dynamo-tuple-store.ts';
 import { EventBridgeScheduler } from '#adapters/aws/eventbridge-scheduler.ts';
 import { SsoAdminIdentityCenter } from '#adapters/aws/identity-center.ts';
@@ -65,6 +66,7 @@ export function buildGrantDeps(
     identityCenter,
     permissionSets,
     tuples: new DynamoTupleStore({ client: core.dynamo, accessTable: env.ACCESS_TABLE_NAME }),
+    denies: new DynamoDenyLedger({ client: core.dynamo, accessTable: env.ACCESS_TABLE_NAME }),
     provisioningQueue,
     commandsQueue: new SqsWorkQueue({ client: sqs, queueUrl: env.COMMANDS_QUEUE_URL }),
     scheduler: new EventBridgeScheduler({

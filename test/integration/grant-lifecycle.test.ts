@@ -12,6 +12,7 @@ import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
 import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
 import { ulidGenerator } from '#adapters/system.ts';
 import { makeDriftSweep } from '#app/grants/drift.ts';
+import { makeReconciler } from '#app/grants/reconcile.ts';
 import { verifyChain } from '#domain/audit.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
@@ -218,7 +219,7 @@ describe('grant lifecycle', () => {
     expect(h.assignmentCalls().delete - before.delete).toBe(made);
   });
 
-  it('a revoke adds the session deny to the permission set, and a sweep removes it after one session duration', async () => {
+  it('a revoke adds the session deny, a deploy that drops it gets it back from the reconciler, and a sweep removes it after one session duration', async () => {
     const request = await h.createRequest({
       actorId: world.userIds.alice,
       entitlementId: 'prod-admin',
@@ -245,11 +246,25 @@ describe('grant lifecycle', () => {
       Condition: { StringEquals: { 'identitystore:userId': world.userIds.alice } },
     });
 
+    // A deploy that changes the permission set rewrites its inline policy without the deny; the
+    // reconciler's next pass puts it back from the deny ledger (the sessions may still be live).
+    await h.deps.identityCenter.putInlinePolicy(
+      psArn,
+      JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+    );
+    h.clock.advance(5 * 60_000);
+    const pass = await makeReconciler(h.deps)();
+    expect(pass.sent['deny-add']).toBe(1);
+    await settled();
+    expect(await h.deps.identityCenter.getInlinePolicy(psArn)).toBe(withDeny);
+
     h.clock.advance(HOUR + 61_000);
     await h.fireDue();
     await settled();
     const afterSweep = await h.deps.identityCenter.getInlinePolicy(psArn);
     expect(afterSweep ?? '').not.toContain(world.userIds.alice);
+    // Past its removal time the ledger asks for nothing.
+    expect((await makeReconciler(h.deps)()).sent['deny-add']).toBe(0);
   });
 });
 

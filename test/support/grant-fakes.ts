@@ -12,6 +12,8 @@ import { ConcurrentModificationError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import type {
   AssignmentTuple,
+  DenyLedger,
+  DenyRecord,
   IdentityCenter,
   OneTimeSchedule,
   OperationStatus,
@@ -297,6 +299,21 @@ export class InMemoryDriftSeenStore implements DriftSeenStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+export class InMemoryDenyLedger implements DenyLedger {
+  readonly records = new Map<string, DenyRecord>();
+
+  async record(entry: DenyRecord): Promise<void> {
+    this.records.set(
+      `${entry.permissionSetArn}|${entry.userId}|${entry.endedAt}|${entry.removeAt}`,
+      copy(entry),
+    );
+  }
+
+  async live(now: Date): Promise<readonly DenyRecord[]> {
+    return [...this.records.values()].filter((r) => Date.parse(r.removeAt) > now.getTime()).map(copy);
+  }
+}
+
 // Everything together
 
 export interface GrantTestDeps extends Omit<TestDeps, 'deps'> {
@@ -307,6 +324,7 @@ export interface GrantTestDeps extends Omit<TestDeps, 'deps'> {
   readonly provisioningQueue: RecordingWorkQueue;
   readonly commandsQueue: RecordingWorkQueue;
   readonly scheduler: RecordingScheduler;
+  readonly denies: InMemoryDenyLedger;
   readonly metrics: RecordingMetrics;
   /** Every `sleep` the code asked for, in ms. */
   readonly sleeps: number[];
@@ -320,6 +338,7 @@ export function makeGrantTestDeps(options: Parameters<typeof makeTestDeps>[0] = 
   const provisioningQueue = new RecordingWorkQueue();
   const commandsQueue = new RecordingWorkQueue();
   const scheduler = new RecordingScheduler();
+  const denies = new InMemoryDenyLedger();
   const metrics = new RecordingMetrics();
   const sleeps: number[] = [];
   const deps: GrantDeps = {
@@ -327,6 +346,7 @@ export function makeGrantTestDeps(options: Parameters<typeof makeTestDeps>[0] = 
     identityCenter,
     permissionSets,
     tuples,
+    denies,
     provisioningQueue,
     commandsQueue,
     scheduler,
@@ -345,6 +365,7 @@ export function makeGrantTestDeps(options: Parameters<typeof makeTestDeps>[0] = 
     provisioningQueue,
     commandsQueue,
     scheduler,
+    denies,
     metrics,
     sleeps,
   };

@@ -442,6 +442,75 @@ describe('reconcile: 7. deny statements past their removal time', () => {
   });
 });
 
+describe('reconcile: 7. denies in force that a policy rewrite dropped', () => {
+  it('re-adds a deny the ledger holds and the policy lacks, and nothing for one present or past', async () => {
+    // Prepare: three recorded denies on one permission set, at 30 min past `now`.
+    const t = harness({ now: at(30) });
+    const [set] = t.permissionSets.all();
+    if (!set) throw new Error('fixture has permission sets');
+    const record = (userId: string, endedAt: Date) => ({
+      permissionSetArn: set.arn,
+      userId,
+      endedAt: endedAt.toISOString(),
+      removeAt: new Date(endedAt.getTime() + SESSION_DURATION_MS).toISOString(),
+    });
+    const dropped = record(U.eve, at(20));
+    const present = record(U.oscar, at(25));
+    const past = record(U.alice, at(-40));
+    for (const deny of [dropped, present, past]) await t.denies.record(deny);
+    // A deploy rewrote the policy: only `present` is there (it was re-added since, say).
+    t.identityCenter.setPolicy(
+      set.arn,
+      withDeny(undefined, { userId: U.oscar, endedAt: at(25), removeAt: new Date(present.removeAt) }),
+    );
+
+    // Act
+    const report = await t.reconcile();
+
+    // Assess: exactly the dropped one, in the permission set's group; the worker puts it back.
+    expect(t.provisioningQueue.sent).toEqual([
+      { messageGroupId: permissionSetGroup(set.arn), body: { op: 'deny-add', ...dropped } },
+    ]);
+    expect(report.sent['deny-add']).toBe(1);
+    await t.drainProvisioning();
+    expect(
+      denyRemovalTimes(t.identityCenter.policy(set.arn))
+        .map((d) => d.toISOString())
+        .sort(),
+    ).toEqual([dropped.removeAt, present.removeAt].sort());
+    // The next pass finds nothing missing.
+    t.provisioningQueue.clear();
+    await t.reconcile();
+    expect(t.provisioningQueue.sent.filter((m) => (m.body as { op: string }).op === 'deny-add')).toEqual([]);
+  });
+
+  it('records every deny it adds in the ledger before writing the policy', async () => {
+    const t = harness({ now: at(0) });
+    const [set] = t.permissionSets.all();
+    if (!set) throw new Error('fixture has permission sets');
+    // Identity Center refuses the policy write.
+    const failing = Object.assign(Object.create(t.identityCenter), {
+      putInlinePolicy: async () => {
+        throw new Error('ThrottlingException');
+      },
+    });
+    const worker = makeProvisioningWorker({ ...t.deps, identityCenter: failing });
+    const message = {
+      op: 'deny-add' as const,
+      permissionSetArn: set.arn,
+      userId: U.eve,
+      endedAt: at(0).toISOString(),
+      removeAt: at(60).toISOString(),
+    };
+
+    await expect(worker(message)).rejects.toThrow();
+
+    expect(await t.denies.live(at(1))).toEqual([
+      { permissionSetArn: set.arn, userId: U.eve, endedAt: message.endedAt, removeAt: message.removeAt },
+    ]);
+  });
+});
+
 describe('reconcile: a bounded pass', () => {
   it('stops at maxMessages, narrowing first, and says it was truncated', async () => {
     const t = harness({ now: at(70), reconciler: { maxMessages: 2 } });

@@ -1,6 +1,13 @@
 // What the grant engine is built from (on top of the request core's dependencies).
 import type { CoreDeps } from '#app/deps.ts';
-import type { IdentityCenter, PermissionSets, Scheduler, TupleStore, WorkQueue } from '#ports/grants.ts';
+import type {
+  DenyLedger,
+  IdentityCenter,
+  PermissionSets,
+  Scheduler,
+  TupleStore,
+  WorkQueue,
+} from '#ports/grants.ts';
 
 export interface GrantMetrics {
   count(
@@ -14,6 +21,8 @@ export interface GrantDeps extends CoreDeps {
   readonly identityCenter: IdentityCenter;
   readonly permissionSets: PermissionSets;
   readonly tuples: TupleStore;
+  /** Session denies in force (so the reconciler can restore one a policy rewrite dropped). */
+  readonly denies: DenyLedger;
   readonly provisioningQueue: WorkQueue;
   readonly commandsQueue: WorkQueue;
   readonly scheduler: Scheduler;

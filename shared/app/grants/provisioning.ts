@@ -219,6 +219,14 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
       endedAt: new Date(message.endedAt),
       removeAt: new Date(message.removeAt),
     };
+    // Recorded first: whatever happens to the policy from here (a failed write, a deploy that
+    // rewrites it), the reconciler knows this deny must be there until removeAt.
+    await deps.denies.record({
+      permissionSetArn: message.permissionSetArn,
+      userId: message.userId,
+      endedAt: entry.endedAt.toISOString(),
+      removeAt: entry.removeAt.toISOString(),
+    });
     const current = await deps.identityCenter.getInlinePolicy(message.permissionSetArn);
     const updated = withDeny(current, entry);
     if (updated !== undefined) await provisionPolicy(message.permissionSetArn, updated);

@@ -14,7 +14,9 @@
 //   6. leases      a holder whose request no longer wants access (or is gone) → `release`; a lease
 //                  that is stuck (no holders but assigned, or a pending operation, untouched for
 //                  `stuckAfterMs`) → `check`.
-//   7. deny-sweep  a permission set whose inline policy has a deny statement past its removal time.
+//   7. deny-sweep  a permission set whose inline policy has a deny statement past its removal time;
+//      deny-add    a deny still in force (the ledger) that its permission set's policy lacks — a
+//                  deploy that changed the permission set rewrote the policy without it.
 //   2. timeout     PENDING older than approvalTimeout; EXTENSION_PENDING whose extension is older.
 //   4. acquire     a tuple the request should hold but whose lease says otherwise (see `heal`).
 //   3. start       APPROVED (or SCHEDULED and due) for `stuckAfterMs`: the stream reaction was lost.
@@ -23,7 +25,7 @@
 // A failing item (a throttled Identity Store read, an unmanaged permission set) is recorded in
 // `failures` and the pass goes on with the others.
 
-import { denyRemovalTimes } from '#domain/deny-policy.ts';
+import { denyRemovalTimes, withDeny } from '#domain/deny-policy.ts';
 import type { AccessRequest, RequestStatus } from '#domain/model.ts';
 import type { AssignmentTuple, TupleLease } from '#ports/grants.ts';
 import { type GrantDeps, SESSION_DURATION_MS } from './deps.ts';
@@ -313,17 +315,43 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
       },
     );
 
-    // --- 7. Deny statements past their removal time. -------------------------------------------
+    // --- 7. Deny statements past their removal time, and denies in force that are missing. -----
+    const documents = new Map<string, string | undefined>();
     await each(
       'deny-sweep',
       deps.permissionSets.all(),
       (set) => set.arn,
       async (set) => {
         const document = await deps.identityCenter.getInlinePolicy(set.arn);
+        documents.set(set.arn, document);
         if (!denyRemovalTimes(document).some((at) => at.getTime() <= nowMs)) return;
         await send('provisioning', 'deny-sweep', permissionSetGroup(set.arn), {
           op: 'deny-sweep',
           permissionSetArn: set.arn,
+        });
+      },
+    );
+    // A deploy that changes a managed permission set rewrites its inline policy without the
+    // denies; the ledger says which must still be there, and deny-add puts them back.
+    await each(
+      'deny-restore',
+      await deps.denies.live(now),
+      (deny) => `${deny.permissionSetArn}|${deny.userId}|${deny.endedAt}`,
+      async (deny) => {
+        if (!documents.has(deny.permissionSetArn)) return;
+        const entry = {
+          userId: deny.userId,
+          endedAt: new Date(deny.endedAt),
+          removeAt: new Date(deny.removeAt),
+        };
+        // withDeny answers undefined when the statement is already there.
+        if (withDeny(documents.get(deny.permissionSetArn), entry) === undefined) return;
+        await send('provisioning', 'deny-add', permissionSetGroup(deny.permissionSetArn), {
+          op: 'deny-add',
+          permissionSetArn: deny.permissionSetArn,
+          userId: deny.userId,
+          endedAt: deny.endedAt,
+          removeAt: deny.removeAt,
         });
       },
     );
