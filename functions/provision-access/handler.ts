@@ -9,12 +9,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
-import { makeDriftSweep } from '#app/grants/drift.ts';
 import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { ValidationError } from '#domain/errors.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
+import { buildDriftSweep } from '#runtime/drift-sweep.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { formatIssues } from '#runtime/http.ts';
@@ -29,12 +28,7 @@ const env = readEnv({
 const grants = buildGrantDeps(buildCoreDeps(env));
 // The drift sweep's scheduled re-check of one (account, permission set) runs here, in the tuple's
 // FIFO group, with the same config-driven mode and grace as the daily sweep.
-const driftSweep = makeDriftSweep({
-  ...grants,
-  driftMode: grants.catalog.config.drift.mode,
-  graceMs: grants.catalog.config.drift.graceMs,
-  seen: new DynamoDriftSeenStore({ client: grants.dynamo, accessTable: env.ACCESS_TABLE_NAME }),
-});
+const driftSweep = buildDriftSweep(grants, env.ACCESS_TABLE_NAME);
 const worker = makeProvisioningWorker({
   ...grants,
   recheckDrift: async (scope) => {

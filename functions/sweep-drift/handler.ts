@@ -13,10 +13,10 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
-import { type DriftReport, type DriftScope, makeDriftSweep } from '#app/grants/drift.ts';
+import type { DriftReport, DriftScope } from '#app/grants/drift.ts';
 import { ValidationError } from '#domain/errors.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
+import { buildDriftSweep } from '#runtime/drift-sweep.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { formatIssues } from '#runtime/http.ts';
@@ -29,12 +29,7 @@ const env = readEnv({
   PAM_CONFIG_FILE: nonEmpty,
 });
 const grants = buildGrantDeps(buildCoreDeps(env));
-const sweep = makeDriftSweep({
-  ...grants,
-  driftMode: grants.catalog.config.drift.mode,
-  graceMs: grants.catalog.config.drift.graceMs,
-  seen: new DynamoDriftSeenStore({ client: grants.dynamo, accessTable: env.ACCESS_TABLE_NAME }),
-});
+const sweep = buildDriftSweep(grants, env.ACCESS_TABLE_NAME);
 
 const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
 const permissionSetArn = z

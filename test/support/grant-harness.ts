@@ -8,18 +8,17 @@ import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
 import { callCounter, faultInjection } from '#adapters/aws/fault-injection.ts';
 import { fireDueSchedules } from '#adapters/aws/fire-due-schedules.ts';
 import { requestFromImage } from '#adapters/aws/stream-images.ts';
 import { makeProcessCommand, QueueCommandSchema } from '#app/commands.ts';
-import { makeDriftSweep } from '#app/grants/drift.ts';
 import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { makeReactToChange } from '#app/grants/react-to-change.ts';
 import { makeCreateRequest, makeDecideRequest } from '#app/requests.ts';
 import type { Clock } from '#ports/index.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
+import { buildDriftSweep } from '#runtime/drift-sweep.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { pumpQueue, pumpStream, settle } from '../../local/pumps.ts';
 import { motoAccount, motoClientConfig } from './moto.ts';
@@ -157,13 +156,7 @@ export function createGrantHarness(world: PamWorld) {
     },
   });
   // As provision-access wires it: a first sighting's scheduled re-check runs the scoped sweep.
-  const driftSweep = makeDriftSweep({
-    ...deps,
-    driftMode: deps.catalog.config.drift.mode,
-    graceMs: deps.catalog.config.drift.graceMs,
-    seen: new DynamoDriftSeenStore({ client: dynamo, accessTable: world.tables.access }),
-    paceMs: 0,
-  });
+  const driftSweep = buildDriftSweep(deps, world.tables.access, { paceMs: 0 });
   const provision = makeProvisioningWorker({ ...deps, recheckDrift: (scope) => driftSweep(scope) });
   const react = makeReactToChange(deps);
   const createRequest = makeCreateRequest(deps);

@@ -379,9 +379,10 @@ describe('DynamoDriftSeenStore', () => {
 
     expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
       IndexName: 'byStatus',
+      KeyConditionExpression: '#status = :status AND begins_with(#sort, :sort)',
       ExpressionAttributeValues: {
-        ':seen': '#SEEN',
-        ':prefix': `${stray.accountId}|${stray.permissionSetArn}|`,
+        ':status': '#SEEN',
+        ':sort': `${stray.accountId}|${stray.permissionSetArn}|`,
       },
     });
     expect(dynamo.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({

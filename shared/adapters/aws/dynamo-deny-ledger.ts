@@ -6,10 +6,11 @@
 // is not `REQ#`. Records past `removeAt` are inert (never read again); they are a few hundred bytes
 // per revocation.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { denySid } from '#domain/deny-policy.ts';
 import type { DenyLedger, DenyRecord } from '#ports/grants.ts';
 import { documentClient } from './audit-chain-writes.ts';
+import { queryStatusPartition } from './status-partition.ts';
 import { ACCESS_TABLE } from './tables.ts';
 
 export const DENY_STATUS = '#DENY';
@@ -50,29 +51,14 @@ export class DynamoDenyLedger implements DenyLedger {
   }
 
   async live(now: Date): Promise<readonly DenyRecord[]> {
-    const records: DenyRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.options.accessTable,
-          IndexName: ACCESS_TABLE.byStatus.indexName,
-          KeyConditionExpression: '#status = :deny AND #sort > :now',
-          ExpressionAttributeNames: {
-            '#status': ACCESS_TABLE.byStatus.partitionKey,
-            '#sort': ACCESS_TABLE.byStatus.sortKey,
-          },
-          ExpressionAttributeValues: { ':deny': DENY_STATUS, ':now': now.toISOString() },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const { permissionSetArn, userId, endedAt, removeAt } = item as Record<string, string>;
-        if (permissionSetArn && userId && endedAt && removeAt)
-          records.push({ permissionSetArn, userId, endedAt, removeAt });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return records;
+    const items = await queryStatusPartition(this.doc, this.options.accessTable, DENY_STATUS, {
+      after: now.toISOString(),
+    });
+    return items.flatMap((item) => {
+      const { permissionSetArn, userId, endedAt, removeAt } = item as Record<string, string | undefined>;
+      return permissionSetArn && userId && endedAt && removeAt
+        ? [{ permissionSetArn, userId, endedAt, removeAt }]
+        : [];
+    });
   }
 }

@@ -8,16 +8,11 @@
 // whose pk is not `REQ#`.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DriftSeenEntry, DriftSeenStore } from '#app/grants/drift.ts';
 import type { AssignmentTuple } from '#ports/grants.ts';
 import { documentClient } from './audit-chain-writes.ts';
+import { queryStatusPartition } from './status-partition.ts';
 import { ACCESS_TABLE } from './tables.ts';
 
 export const SEEN_STATUS = '#SEEN';
@@ -86,28 +81,9 @@ export class DynamoDriftSeenStore implements DriftSeenStore {
   }
 
   async listSeen(accountId: string, permissionSetArn: string): Promise<readonly DriftSeenEntry[]> {
-    const entries: DriftSeenEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.options.accessTable,
-          IndexName: ACCESS_TABLE.byStatus.indexName,
-          KeyConditionExpression: '#status = :seen AND begins_with(#scope, :prefix)',
-          ExpressionAttributeNames: {
-            '#status': ACCESS_TABLE.byStatus.partitionKey,
-            '#scope': ACCESS_TABLE.byStatus.sortKey,
-          },
-          ExpressionAttributeValues: {
-            ':seen': SEEN_STATUS,
-            ':prefix': scopePrefix(accountId, permissionSetArn),
-          },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) entries.push(entryOf(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return entries;
+    const items = await queryStatusPartition(this.doc, this.options.accessTable, SEEN_STATUS, {
+      beginsWith: scopePrefix(accountId, permissionSetArn),
+    });
+    return items.map(entryOf);
   }
 }

@@ -4,11 +4,12 @@
 // never collide with a request status). Writes are conditional on the lease's version.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { tupleKey } from '#app/grants/tuples.ts';
 import { ConcurrentModificationError } from '#domain/errors.ts';
 import type { AssignmentTuple, TupleLease, TupleStore } from '#ports/grants.ts';
 import { documentClient } from './audit-chain-writes.ts';
+import { queryStatusPartition } from './status-partition.ts';
 import { ACCESS_TABLE } from './tables.ts';
 
 export const LEASE_STATUS = '#TUPLE';
@@ -62,22 +63,7 @@ export class DynamoTupleStore implements TupleStore {
   }
 
   async list(): Promise<readonly TupleLease[]> {
-    const leases: TupleLease[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.options.accessTable,
-          IndexName: ACCESS_TABLE.byStatus.indexName,
-          KeyConditionExpression: '#status = :lease',
-          ExpressionAttributeNames: { '#status': ACCESS_TABLE.byStatus.partitionKey },
-          ExpressionAttributeValues: { ':lease': LEASE_STATUS },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) leases.push(leaseOf(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return leases;
+    const items = await queryStatusPartition(this.doc, this.options.accessTable, LEASE_STATUS);
+    return items.map(leaseOf);
   }
 }
