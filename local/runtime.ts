@@ -163,6 +163,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       return found;
     };
     const hub = clients(hubAccountId);
+    stops.push(async () => {
+      for (const set of clientCache.values()) for (const client of Object.values(set)) client.destroy();
+    });
 
     // Identity Center lives in the hub (moto has one instance per account).
     const identityStore = new IdentitystoreClient({
@@ -274,11 +277,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       .map((r) => physical.get(`${r.stack}/${r.logicalId}`)?.ref)
       .filter((name): name is string => Boolean(name));
     const skipped: string[] = [];
+    const streams = new DynamoDBStreamsClient({
+      endpoint: moto.endpoint,
+      region,
+      credentials: hubCredentials,
+    });
+    stops.push(async () => streams.destroy());
     const sources = new EventSources({
       region,
       accountId: hubAccountId,
       sqs: hub.sqs,
-      streams: new DynamoDBStreamsClient({ endpoint: moto.endpoint, region, credentials: hubCredentials }),
+      streams,
       scheduler: hub.scheduler,
       scheduleGroups,
       queueUrlOf,
