@@ -8,7 +8,9 @@ import type { CliDeps } from '../../../cli/context.ts';
 import type { FetchInit, FetchLike } from '../../../cli/http-client.ts';
 import { runCliWith } from '../../support/cli-run.ts';
 
-export const SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY';
+// Obviously fake values, shaped like the real thing only where a test needs it.
+export const TEST_ACCESS_KEY_ID = 'TESTKEYIDCLIHARNESS1';
+export const SECRET_ACCESS_KEY = 'test-secret-access-key/never-printed+0123';
 export const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjSESSIONTOKENSHOULDNEVERPRINT';
 export const LOCAL_SECRET = 'local-secret-Zm9vYmFyYmF6cXV4';
 
@@ -45,7 +47,7 @@ export function testDeps(overrides: Partial<CliDeps> = {}): CliDeps {
       throw new Error('no fetch expected');
     },
     credentials: () => async () => ({
-      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      accessKeyId: TEST_ACCESS_KEY_ID,
       secretAccessKey: SECRET_ACCESS_KEY,
       sessionToken: SESSION_TOKEN,
     }),
@@ -76,7 +78,7 @@ export function localFileContent(overrides: Record<string, unknown> = {}) {
     awsEndpoint: 'http://127.0.0.1:4566',
     region: 'us-east-1',
     hubAccountId: '111111111111',
-    credentials: { accessKeyId: 'AKIALOCALEXAMPLE', secretAccessKey: LOCAL_SECRET },
+    credentials: { accessKeyId: 'TESTKEYIDLOCALMODE01', secretAccessKey: LOCAL_SECRET },
     accessTableName: 'pam-access',
     auditTableName: 'pam-audit',
     users: ['alice', 'bob', 'carol'],

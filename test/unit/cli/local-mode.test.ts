@@ -13,6 +13,7 @@ import {
   REQUEST_ID,
   requestView,
   runCli,
+  TEST_ACCESS_KEY_ID,
   testDeps,
 } from './harness.ts';
 
@@ -73,7 +74,7 @@ describe('local mode', () => {
     });
     expect(transport.calls[0]?.url.host).toBe('abc123.execute-api.eu-west-1.amazonaws.com');
     expect(transport.calls[0]?.headers.authorization).toMatch(
-      /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\//,
+      new RegExp(`^AWS4-HMAC-SHA256 Credential=${TEST_ACCESS_KEY_ID}/`),
     );
     expect(transport.calls[0]?.headers['x-pam-local-user']).toBeUndefined();
   });
