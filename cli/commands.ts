@@ -6,6 +6,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
 import { validateConfigFile } from '#config/validate-cli.ts';
+import { textProblem } from '#domain/text.ts';
 import { verifyAuditTable } from './audit-verify.ts';
 import {
   apiClient,
@@ -98,9 +99,16 @@ function accountOf(flag: string, text: string): string {
   return account;
 }
 
+/**
+ * A free-text flag (--reason, --comment, --ticket): clean text as the API requires it (well-formed
+ * Unicode, no control character but newline and tab; a \r from a CRLF file is refused, not trimmed
+ * away), then trimmed and 1–max characters. The error never repeats the text.
+ */
 function textFlag(values: Values, flag: string, max: number): string | undefined {
   const value = str(values, flag);
   if (value === undefined) return undefined;
+  const problem = textProblem(value);
+  if (problem !== undefined) throw new UsageError(`--${flag}: ${problem}`);
   const trimmed = value.trim();
   if (trimmed.length === 0 || trimmed.length > max) {
     throw new UsageError(`--${flag}: expected 1–${max} characters`);

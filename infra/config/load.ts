@@ -1,6 +1,9 @@
 // Loads the entitlement config (YAML) into the domain's `PamConfig`: YAML syntax, the zod schema,
 // the rules across fields, and the guardrails, all collected so one run reports every problem.
-// Synth, the local runtime and `pam config validate` all come through here.
+// Before any of that, every string (keys included) must be clean text: well-formed Unicode with no
+// control character but newline and tab (shared/domain/text.ts), since titles and ids end up in
+// hashed audit events and on terminals. Synth, the local runtime and `pam config validate` all come
+// through here.
 import { readFileSync } from 'node:fs';
 import { parseDocument, type YAMLError } from 'yaml';
 import { guardrailIssues } from '#config/guardrails.ts';
@@ -19,6 +22,7 @@ import {
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import { ConfigInvalidError } from '#domain/errors.ts';
 import type { Entitlement, PamConfig } from '#domain/model.ts';
+import { textIssues } from '#domain/text.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -57,8 +61,16 @@ export function validateConfigText(yamlText: string, source = 'config'): Validat
   return validateConfigObject(raw);
 }
 
-/** Validates an already-parsed document (a plain object as YAML or JSON would give). */
+/**
+ * Validates an already-parsed document (a plain object as YAML or JSON would give). Text that is not
+ * clean is reported first and alone (every such string, `field.path: …`, never the text itself):
+ * the schema's messages may quote values, so it runs only on clean text.
+ */
 export function validateConfigObject(raw: unknown): ValidationResult {
+  const dirty = [...textIssues(raw)].map((issue) =>
+    formatIssue({ path: issue.path, message: issue.message }),
+  );
+  if (dirty.length > 0) return { ok: false, issues: dirty };
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   const issues: ConfigIssue[] = parsed.success ? [] : fromZodIssues(parsed.error.issues, configSchema);
   issues.push(...semanticIssues(raw));

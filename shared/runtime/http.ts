@@ -1,9 +1,12 @@
 // The HTTP edge: JSON bodies validated with zod, and one mapping from errors to responses.
+// Bodies and query strings are first checked for clean text (well-formed Unicode, no control
+// characters but newline and tab; see shared/domain/text.ts), keys included.
 // PamErrors answer with their stable code and safe message; anything else is a 500 whose details
 // go to the log only, never to the caller.
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { isPamError, ValidationError } from '#domain/errors.ts';
+import { assertCleanText } from '#domain/text.ts';
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string };
@@ -29,7 +32,10 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root: string):
     .join('; ');
 }
 
-/** Parses a JSON body with a zod schema; every failure is a ValidationError naming the field path. */
+/**
+ * Parses a JSON body with a zod schema; every failure is a ValidationError naming the field path.
+ * Text that is not clean (lone surrogate, control character) is refused before the schema runs.
+ */
 export function parseJsonBody<S extends z.ZodType>(
   schema: S,
   body: string | null,
@@ -43,6 +49,7 @@ export function parseJsonBody<S extends z.ZodType>(
       throw new ValidationError('body: expected a JSON object');
     }
   }
+  assertCleanText(raw, 'body');
   const result = schema.safeParse(raw);
   if (!result.success) throw new ValidationError(formatIssues(result.error.issues, 'body'));
   return result.data;
@@ -52,6 +59,7 @@ export function parseQuery<S extends z.ZodType>(
   schema: S,
   query: Record<string, string | undefined> | null,
 ): z.infer<S> {
+  assertCleanText(query ?? {}, 'query');
   const result = schema.safeParse(query ?? {});
   if (!result.success) throw new ValidationError(formatIssues(result.error.issues, 'query'));
   return result.data;

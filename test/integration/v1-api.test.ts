@@ -4,6 +4,7 @@
 //
 // Moto deviation: Identity Store users have no ExternalIds, so same-person approval is covered by
 // test/unit/use-cases.test.ts and test/unit/policy.test.ts against recorded-shape fixtures.
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
 import { ulidGenerator } from '#adapters/system.ts';
@@ -292,6 +293,123 @@ describe('rejected actions change nothing and are audited', () => {
     expect(answer.body.error?.code).toBe('VALIDATION_FAILED');
     expect(answer.body.error?.message).toContain('body.accountId');
     expect(await auditLog.readChain('system')).toHaveLength(before.length);
+  });
+
+  describe('text that is not clean (lone surrogate, control character) is a 400 before anything runs', () => {
+    async function itemCount(table: string): Promise<number> {
+      let count = 0;
+      let start: Record<string, never> | undefined;
+      do {
+        const page = await world.dynamo.send(
+          new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: start }),
+        );
+        count += page.Count ?? 0;
+        start = page.LastEvaluatedKey as Record<string, never> | undefined;
+      } while (start);
+      return count;
+    }
+
+    async function requestIdsOf(user: string): Promise<string[]> {
+      const ids: string[] = [];
+      let nextToken: string | null = null;
+      do {
+        const page: { status: number; body: { items: RequestBody[]; nextToken: string | null } } = await call(
+          user,
+          'GET',
+          '/v1/requests',
+          undefined,
+          { limit: '100', ...(nextToken ? { nextToken } : {}) },
+        );
+        expect(page.status).toBe(200);
+        ids.push(...page.body.items.map((item) => item.id));
+        nextToken = page.body.nextToken;
+      } while (nextToken);
+      return ids.sort();
+    }
+
+    it('a lone surrogate in body.reason: 400 naming body.reason, nothing written; the next request is fine', async () => {
+      // Prepare
+      const systemBefore = await auditLog.readChain('system');
+      const auditBefore = await itemCount(world.tables.audit);
+      const accessBefore = await itemCount(world.tables.access);
+      const requestsBefore = await requestIdsOf('alice');
+
+      // Act
+      const answer = await call<RequestBody>('alice', 'POST', '/v1/requests', {
+        entitlementId: 'dev-readonly',
+        accountId: DEV_ACCOUNT,
+        duration: 'PT1H',
+        reason: '\ud800',
+      });
+
+      // Assess
+      expect(answer.status).toBe(400);
+      expect(answer.body.error?.code).toBe('VALIDATION_FAILED');
+      expect(answer.body.error?.message).toBe('body.reason: not well-formed Unicode (lone surrogate U+D800)');
+      expect(await auditLog.readChain('system')).toHaveLength(systemBefore.length);
+      expect(await itemCount(world.tables.audit)).toBe(auditBefore);
+      expect(await itemCount(world.tables.access)).toBe(accessBefore);
+      expect(await requestIdsOf('alice')).toEqual(requestsBefore);
+
+      // Act: the same user, the same request with a clean reason
+      const created = await openDevRequest();
+
+      // Assess
+      expect(created.status).toBe('PENDING');
+      expect(await requestIdsOf('alice')).toEqual([...requestsBefore, created.id].sort());
+      expect(verifyChain(await chainOf(created.id))).toMatchObject({ ok: true });
+    });
+
+    it('a lone surrogate in an object key of the body: 400, the key not repeated', async () => {
+      const auditBefore = await itemCount(world.tables.audit);
+      const answer = await call<RequestBody>('alice', 'POST', '/v1/requests', {
+        entitlementId: 'dev-readonly',
+        accountId: DEV_ACCOUNT,
+        reason: 'debug a failing deploy',
+        'x\udc00': 'surprise',
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error?.code).toBe('VALIDATION_FAILED');
+      expect(answer.body.error?.message).toBe(
+        'body: object key: not well-formed Unicode (lone surrogate U+DC00)',
+      );
+      expect(await itemCount(world.tables.audit)).toBe(auditBefore);
+    });
+
+    it('a control character in a decision comment: 400 naming body.comment, the request unchanged', async () => {
+      const request = await openProdRequest();
+      const answer = await call<RequestBody>('bob', 'POST', `/v1/requests/${request.id}/approve`, {
+        comment: 'ok\r\u001b[2J',
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toEqual({
+        code: 'VALIDATION_FAILED',
+        message: 'body.comment: control character U+000D not allowed',
+      });
+      const after = await call<RequestBody>('alice', 'GET', `/v1/requests/${request.id}`);
+      expect(after.body).toMatchObject({ status: 'PENDING', version: request.version, approvals: [] });
+      expect((await chainOf(request.id)).map((event) => event.type)).toEqual(['request.created']);
+    });
+
+    it('a control character in a query parameter: 400 naming query.nextToken', async () => {
+      const answer = await call<RequestBody>('alice', 'GET', '/v1/requests', undefined, {
+        nextToken: 'abc\u0007def',
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toEqual({
+        code: 'VALIDATION_FAILED',
+        message: 'query.nextToken: control character U+0007 not allowed',
+      });
+    });
+
+    it('a control character in a path parameter: 400 naming path.id', async () => {
+      const answer = await call<RequestBody>('alice', 'GET', '/v1/requests/%7F');
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toEqual({
+        code: 'VALIDATION_FAILED',
+        message: 'path.id: control character U+007F not allowed',
+      });
+    });
   });
 
   it('refuses a caller that is not a PamRequester session with 401 and no detail', async () => {

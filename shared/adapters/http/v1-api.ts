@@ -17,6 +17,7 @@ import {
 import { formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
 import { NotFoundError, ValidationError } from '#domain/errors.ts';
 import type { AccessRequest, Approval } from '#domain/model.ts';
+import { assertCleanText } from '#domain/text.ts';
 import { json, parseJsonBody, parseQuery } from '#runtime/http.ts';
 
 const isoDuration = z
@@ -255,12 +256,16 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
   ];
 }
 
-function decodePathPart(part: string | undefined): string {
+/** A path parameter, percent-decoded and checked for clean text (named `path.<name>` if not). */
+function decodePathPart(name: string, part: string | undefined): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(part ?? '');
+    decoded = decodeURIComponent(part ?? '');
   } catch {
     throw new ValidationError('path: malformed percent-encoding');
   }
+  assertCleanText(decoded, `path.${name}`);
+  return decoded;
 }
 
 /** Finds the route for a method and path; an unknown path is a 404 in the API's error format. */
@@ -271,7 +276,7 @@ export function dispatch(routes: readonly Route[], event: APIGatewayProxyEvent, 
     const match = candidate.path.exec(path);
     if (!match) continue;
     const params = Object.fromEntries(
-      candidate.params.map((name, index) => [name, decodePathPart(match[index + 1])]),
+      candidate.params.map((name, index) => [name, decodePathPart(name, match[index + 1])]),
     );
     return candidate.run({ actorId, params, event });
   }

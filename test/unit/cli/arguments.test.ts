@@ -33,6 +33,27 @@ describe('pam usage errors', () => {
       ['request', 'prod-admin', '--account', '444444444444', '--reason', '   '],
       '--reason: expected 1–1000 characters',
     ],
+    [
+      ['request', 'prod-admin', '--account', '444444444444', '--reason', 'fix\rprod'],
+      '--reason: control character U+000D not allowed',
+    ],
+    [
+      ['request', 'prod-admin', '--account', '444444444444', '--reason', 'from a CRLF file\r\n'],
+      '--reason: control character U+000D not allowed',
+    ],
+    [
+      ['request', 'prod-admin', '--account', '444444444444', '--ticket', 'OPS-1\u001b[2J'],
+      '--ticket: control character U+001B not allowed',
+    ],
+    [
+      ['break-glass', 'prod-admin', '--account', '444444444444', '--reason', 'lone \ud800'],
+      '--reason: not well-formed Unicode (lone surrogate U+D800)',
+    ],
+    [['approve', REQUEST_ID, '--comment', 'ok\u0007'], '--comment: control character U+0007 not allowed'],
+    [
+      ['extend', REQUEST_ID, '--by', '1h', '--reason', 'more\u0085'],
+      '--reason: control character U+0085 not allowed',
+    ],
     [['break-glass', 'prod-admin', '--account', '444444444444'], 'break-glass needs --reason'],
     [['extend', REQUEST_ID], 'extend needs --by <duration>'],
     [['extend', REQUEST_ID, '--by', '0m'], '--by 0m: expected a duration longer than zero'],
@@ -54,6 +75,23 @@ describe('pam usage errors', () => {
     expect(run.stderr.startsWith('pam: ')).toBe(true);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(transport.calls).toEqual([]);
+  });
+
+  it('never repeats refused free text, and sends newlines and tabs as they are', async () => {
+    const transport = fakeFetch(() => ({ status: 201, body: requestView() }));
+    const deps = testDeps({ fetch: transport.fetch });
+    const base = ['request', 'prod-admin', '--account', '444444444444'];
+    const refused = await runCli([...base, '--reason', 'HOSTILE\r\u001b]0;pwned'], {
+      env: DEPLOYED_ENV,
+      deps,
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).not.toContain('HOSTILE');
+    expect(refused.stderr).not.toContain('pwned');
+    expect(transport.calls).toEqual([]);
+    const sent = await runCli([...base, '--reason', 'line one\n\tline two'], { env: DEPLOYED_ENV, deps });
+    expect(sent.code).toBe(0);
+    expect(transport.calls[0]?.body).toMatchObject({ reason: 'line one\n\tline two' });
   });
 
   it('accepts a lowercase request id and sends it uppercased', async () => {

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { makeCatalog } from '#app/catalog.ts';
-import { loadConfigFile, missingGroupIds, parseConfig, validateConfigText } from '#config/load.ts';
+import {
+  loadConfigFile,
+  missingGroupIds,
+  parseConfig,
+  validateConfigObject,
+  validateConfigText,
+} from '#config/load.ts';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import { ConfigInvalidError } from '#domain/errors.ts';
-import { type Doc, inline, yamlWith } from './config-fixture.ts';
+import { baseDoc, type Doc, inline, yamlWith } from './config-fixture.ts';
 
 const HOUR = 3_600_000;
 
@@ -601,6 +607,54 @@ describe('YAML errors', () => {
 
   it('refuses an empty document', () => {
     expect(issuesOf('')).toEqual(['(root): expected a mapping']);
+  });
+});
+
+describe('clean text', () => {
+  it('refuses a control character in an entitlement title, naming its path and not the title', () => {
+    // Prepare
+    const text = yamlWith((d) => {
+      d.entitlements[1].title = 'Prod\rreadonly';
+    });
+    // Act
+    const issues = issuesOf(text);
+    // Assess
+    expect(issues).toEqual(['entitlements[1].title: control character U+000D not allowed']);
+    expect(() => parseConfig(text)).toThrow(ConfigInvalidError);
+    expect(() => parseConfig(text)).toThrow(/entitlements\[1\]\.title: control character U\+000D/);
+    expect(issues.join('\n')).not.toContain('readonly');
+  });
+
+  it('catches control characters written as YAML escapes', () => {
+    const text = yamlWith().replace('title: Title of dev-viewer', 'title: "Title\\x07of dev-viewer"');
+    expect(issuesOf(text)).toEqual(['entitlements[2].title: control character U+0007 not allowed']);
+  });
+
+  it('reports every bad string, keys included, before (and instead of) the schema problems', () => {
+    const doc = baseDoc();
+    doc.entitlements[0].title = 'a\u0085b';
+    doc.entitlements[0].approval.required = 0; // a schema problem, held back until the text is clean
+    doc.identityCenter.groupIds['bad\ud800'] = '44444444-4444-4444-8444-444444444444';
+    doc.entitlements[2].eligible = ['engineers', 'x\u001b[2J'];
+    const result = validateConfigObject(doc);
+    expect(result.ok ? [] : result.issues).toEqual([
+      'identityCenter.groupIds: object key: not well-formed Unicode (lone surrogate U+D800)',
+      'entitlements[0].title: control character U+0085 not allowed',
+      'entitlements[2].eligible[1]: control character U+001B not allowed',
+    ]);
+  });
+
+  it('accepts newlines, tabs and emoji', () => {
+    const config = parseConfig(
+      yamlWith((d) => {
+        d.entitlements[0].title = 'Dev read-only 🔍';
+        d.entitlements[0].description = 'line one\n\tline two';
+      }),
+    );
+    expect(config.entitlements[0]).toMatchObject({
+      title: 'Dev read-only 🔍',
+      description: 'line one\n\tline two',
+    });
   });
 });
 
