@@ -31,6 +31,37 @@ if args.default_account:
 
     iam_models.DEFAULT_ACCOUNT_ID = args.default_account
 
+
+def keep_stream_shards_across_rollback():
+    """moto 5.2.1 rolls back a failed TransactWriteItems by replacing each table with a deep copy
+    taken before the transaction. The table's stream shard is copied with it, but every open shard
+    iterator (a Lambda event source mapping's reader) still points at the discarded shard: it
+    yields the rolled-back write as a phantom record and then never sees another write -- the
+    stream silently stops (DynamoDB never does either). Give the restored table the original shard
+    object back, holding the restored records, so open iterators read on as they would on AWS.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        before = {name: table.stream_shard for name, table in self.tables.items()}
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for name, table in list(self.tables.items()):
+                shard = before.get(name)
+                if shard is None or table.stream_shard is None or table.stream_shard is shard:
+                    continue
+                shard.items = table.stream_shard.items
+                shard.table = table
+                table.stream_shard = shard
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items
+
+
+keep_stream_shards_across_rollback()
 app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()
 
