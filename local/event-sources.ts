@@ -1,19 +1,32 @@
-// What AWS does between the resources and the functions, which moto does not: Lambda's SQS and
-// DynamoDB-stream event source mappings (batches, partial batch responses, retries, the failure
-// destination), EventBridge rules on a schedule, and EventBridge Scheduler's one-time schedules
-// (fired by the grant engine's `fireDueSchedules`). All of it runs on the local clock.
+// The one emulation of what AWS does between the resources and the functions, which moto does not:
+// Lambda's SQS and DynamoDB-stream event source mappings (batches, partial batch responses,
+// bisection, bounded retries, the failure destination), EventBridge rules on a schedule, and
+// EventBridge Scheduler's one-time schedules (./fire-due-schedules.ts). `make start` and the
+// grant engine's integration tests both drive the real handlers through it, on a clock they
+// control. Nothing here is bundled into a function.
 //
-// Differences from AWS, on purpose: a failed SQS message is visible again after RETRY_DELAY_S
-// instead of the queue's visibility timeout (so retries show within seconds); a stream batch is not
-// bisected on error (with ReportBatchItemFailures the failing record is known, and it is retried
-// alone); one batch per source at a time; pattern rules (CloudTrail events) are not emulated —
-// moto records no API calls as events.
+// As AWS does it (Lambda developer guide, "Using Lambda with Amazon SQS" and "… with DynamoDB"):
+// - SQS: one batch of up to `batchSize` messages per invocation; with ReportBatchItemFailures the
+//   reported messages stay on the queue and the rest are deleted; a thrown invocation keeps the
+//   whole batch. A message that keeps failing reaches its queue's dead-letter queue through the
+//   queue's own redrive policy (moto applies `maxReceiveCount` on receive).
+// - DynamoDB streams: records that match no filter are dropped before batching; a batch is
+//   checkpointed at the first reported failure (the records before it are done, it is retried);
+//   a thrown invocation with BisectBatchOnFunctionError splits the batch in two and retries each
+//   half (a split does not count as a retry); once one record has failed `maxRetryAttempts` more
+//   times, its batch is described to the on-failure destination and the shard goes on.
+// Differences from AWS, on purpose: a failed SQS message is visible again after `retryDelaySeconds`
+// (default 2 s; tests use 0) instead of the queue's visibility timeout, so retries show at once;
+// one batch per source at a time; pattern rules (CloudTrail events) are not emulated — moto records
+// no API calls as events. A stream read that fails (an expired iterator, a moto error) is retried
+// from the last record read, so one bad read never stops a shard.
 import { randomUUID } from 'node:crypto';
 import {
   type _Record,
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import { GetScheduleCommand, ListSchedulesCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -25,10 +38,11 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { fireDueSchedules } from '#adapters/aws/fire-due-schedules.ts';
 import { parseAtExpression } from '#domain/schedule-expression.ts';
 import { compilePattern, type Matcher } from './event-pattern.ts';
+import { fireDueSchedules } from './fire-due-schedules.ts';
 
+/** Seconds before a failed SQS message is visible again (AWS: the queue's visibility timeout). */
 export const RETRY_DELAY_S = 2;
 
 export interface SqsSourceSpec {
@@ -47,6 +61,8 @@ export interface StreamSourceSpec {
   readonly batchSize: number;
   readonly reportBatchItemFailures: boolean;
   readonly maxRetryAttempts: number;
+  /** BisectBatchOnFunctionError: a thrown invocation splits the batch in two. */
+  readonly bisectBatchOnError?: boolean;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
   readonly filters: readonly string[];
   /** The failure destination's queue URL. */
@@ -74,6 +90,15 @@ export interface EventSourcesOptions {
   readonly invoke: (functionName: string, event: unknown) => Promise<unknown>;
   readonly nowMs: () => number;
   readonly log: (line: string) => void;
+  /** Seconds before a failed SQS message is visible again (default RETRY_DELAY_S). */
+  readonly retryDelaySeconds?: number;
+}
+
+/** A failed invocation or a reported item failure, as the function's error alarm would count it. */
+export interface SourceFailure {
+  readonly source: string;
+  readonly functionName: string;
+  readonly error: string;
 }
 
 /** `rate(5 minutes)` → milliseconds; anything else (cron) is refused. */
@@ -87,7 +112,11 @@ export function ratePeriodMs(expression: string): number {
 
 interface ShardState {
   iterator: string | undefined;
+  /** The last record read from the shard (buffered or handled): where a lost iterator resumes. */
+  lastRead: string | undefined;
   buffer: _Record[];
+  /** The batch size in force: halved by each bisection, back to full after a success. */
+  limit: number;
   attempts: Map<string, number>;
 }
 
@@ -95,12 +124,26 @@ export interface TickResult {
   readonly work: number;
   readonly schedules: string[];
   readonly rules: string[];
+  /** Work that moved on (messages deleted, records checkpointed or given up, schedules and rules fired). */
+  readonly progress: number;
+  /** Invocations that failed (thrown or reported item failures) during this tick or settle. */
+  readonly failures: SourceFailure[];
+}
+
+export interface SettleOptions {
+  readonly maxPasses?: number;
+  /**
+   * Stop after this many passes in a row that had work but moved nothing on (only failing retries).
+   * AWS spaces such retries by the queue's visibility timeout; a test then moves the clock.
+   */
+  readonly maxFailingPasses?: number;
 }
 
 export class EventSources {
   private readonly shards = new Map<string, Map<string, ShardState>>();
   private readonly filters = new Map<string, Matcher[]>();
   private readonly nextDue = new Map<string, number>();
+  private readonly scheduleAttempts = new Map<string, number>();
   private lock: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -146,19 +189,33 @@ export class EventSources {
     return run;
   }
 
-  /** Ticks until a pass finds no work (or `maxPasses`). */
-  async settle(maxPasses = 200): Promise<TickResult> {
+  /** Ticks until a pass finds no work (or `maxPasses`, or `maxFailingPasses` without progress). */
+  async settle(options: SettleOptions = {}): Promise<TickResult> {
     const schedules: string[] = [];
     const rules: string[] = [];
+    const failures: SourceFailure[] = [];
     let work = 0;
-    for (let pass = 0; pass < maxPasses; pass++) {
+    let progress = 0;
+    let failing = 0;
+    for (let pass = 0; pass < (options.maxPasses ?? 200); pass++) {
       const result = await this.tick();
       schedules.push(...result.schedules);
       rules.push(...result.rules);
+      failures.push(...result.failures);
       work += result.work;
+      progress += result.progress;
       if (result.work === 0) break;
+      failing = result.progress === 0 ? failing + 1 : 0;
+      if (failing >= (options.maxFailingPasses ?? Number.POSITIVE_INFINITY)) break;
     }
-    return { work, schedules, rules };
+    return { work, progress, schedules, rules, failures };
+  }
+
+  /** Invokes a rule's function now with its scheduled event (tests: "the rule fired"). */
+  async fireRule(name: string): Promise<unknown> {
+    const rule = this.options.rules.find((r) => r.name === name);
+    if (!rule) throw new Error(`no rule ${name}`);
+    return this.options.invoke(rule.functionName, this.scheduledEvent(rule, this.options.nowMs()));
   }
 
   /**
@@ -205,7 +262,9 @@ export class EventSources {
 
   private async tickNow(): Promise<TickResult> {
     let work = 0;
+    let progress = 0;
     const rules: string[] = [];
+    const failures: SourceFailure[] = [];
     const now = this.options.nowMs();
     for (const rule of this.options.rules) {
       const due = this.nextDue.get(rule.name) ?? now;
@@ -215,29 +274,57 @@ export class EventSources {
       this.nextDue.set(rule.name, next);
       rules.push(rule.name);
       work++;
-      await this.guard(rule.name, () =>
-        this.options.invoke(rule.functionName, this.scheduledEvent(rule, now)),
-      );
+      progress++;
+      try {
+        await this.options.invoke(rule.functionName, this.scheduledEvent(rule, now));
+        this.lastErrors.delete(rule.name);
+      } catch (error) {
+        // EventBridge retries per the target's retry policy; the next occurrence comes regardless.
+        failures.push({ source: rule.name, functionName: rule.functionName, error: messageOf(error) });
+        this.noteError(rule.name, messageOf(error));
+      }
     }
     const schedules: string[] = [];
     for (const group of this.options.scheduleGroups) {
       await this.guard(`schedules ${group}`, async () => {
-        const { fired } = await fireDueSchedules({
+        const result = await fireDueSchedules({
           scheduler: this.options.scheduler,
           sqs: this.options.sqs,
           groupName: group,
           now: new Date(now),
           queueUrlOf: this.options.queueUrlOf,
+          attempts: this.scheduleAttempts,
         });
-        schedules.push(...fired);
-        work += fired.length;
+        schedules.push(...result.fired);
+        work += result.fired.length + result.deadLettered.length + result.failed.length;
+        progress += result.fired.length + result.deadLettered.length;
+        for (const name of result.deadLettered)
+          this.options.log(`schedule ${name}: retries exhausted; sent to its dead-letter queue`);
+        for (const { name, error } of [...result.failed, ...result.unsupported]) {
+          this.noteError(`schedule ${name}`, error);
+          failures.push({
+            source: `schedules ${group}`,
+            functionName: 'scheduler',
+            error: `${name}: ${error}`,
+          });
+        }
       });
     }
-    for (const source of this.options.streamSources)
-      work += (await this.guard(source.name, () => this.pollStream(source))) ?? 0;
-    for (const source of this.options.sqsSources)
-      work += (await this.guard(source.name, () => this.pollQueue(source))) ?? 0;
-    return { work, schedules, rules };
+    const polls: (readonly [string, () => Promise<Polled>])[] = [
+      ...this.options.streamSources.map((s) => [s.name, () => this.pollStream(s, failures)] as const),
+      ...this.options.sqsSources.map((s) => [s.name, () => this.pollQueue(s, failures)] as const),
+    ];
+    for (const [name, poll] of polls) {
+      const polled = await this.guard(name, poll);
+      work += polled?.work ?? 0;
+      progress += polled?.progress ?? 0;
+    }
+    return { work, progress, schedules, rules, failures };
+  }
+
+  private noteError(name: string, message: string): void {
+    if (this.lastErrors.get(name) !== message) this.options.log(`${name}: ${message}`);
+    this.lastErrors.set(name, message);
   }
 
   private async guard<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
@@ -246,9 +333,7 @@ export class EventSources {
       this.lastErrors.delete(name);
       return result;
     } catch (error) {
-      const message = (error as Error).message;
-      if (this.lastErrors.get(name) !== message) this.options.log(`${name}: ${message}`);
-      this.lastErrors.set(name, message);
+      this.noteError(name, messageOf(error));
       return undefined;
     }
   }
@@ -267,7 +352,7 @@ export class EventSources {
     };
   }
 
-  private async pollQueue(source: SqsSourceSpec): Promise<number> {
+  private async pollQueue(source: SqsSourceSpec, failures: SourceFailure[]): Promise<Polled> {
     const { sqs } = this.options;
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
@@ -278,20 +363,28 @@ export class EventSources {
         MessageAttributeNames: ['All'],
       }),
     );
-    if (Messages.length === 0) return 0;
+    if (Messages.length === 0) return { work: 0, progress: 0 };
     const event = { Records: Messages.map((m) => this.sqsRecord(m, source)) };
     let failed: Set<string>;
     try {
       const result = (await this.options.invoke(source.functionName, event)) as {
         batchItemFailures?: { itemIdentifier?: string }[];
       } | null;
-      failed = new Set(
-        source.reportBatchItemFailures
-          ? (result?.batchItemFailures ?? []).map((f) => String(f.itemIdentifier))
-          : [],
-      );
+      const reported = source.reportBatchItemFailures ? (result?.batchItemFailures ?? []) : [];
+      // An empty or unknown identifier fails the whole batch, as Lambda reads it.
+      const ids = new Set(Messages.map((m) => m.MessageId ?? ''));
+      failed = reported.some((f) => !ids.has(String(f.itemIdentifier ?? '')))
+        ? ids
+        : new Set(reported.map((f) => String(f.itemIdentifier)));
+      if (failed.size > 0)
+        failures.push({
+          source: source.name,
+          functionName: source.functionName,
+          error: `${failed.size} of ${Messages.length} message(s) reported failed`,
+        });
     } catch (error) {
-      this.options.log(`${source.name}: batch of ${Messages.length} failed: ${(error as Error).message}`);
+      this.noteError(`${source.name} invoke`, `batch of ${Messages.length} failed: ${messageOf(error)}`);
+      failures.push({ source: source.name, functionName: source.functionName, error: messageOf(error) });
       failed = new Set(Messages.map((m) => m.MessageId ?? ''));
     }
     for (const message of Messages) {
@@ -300,7 +393,7 @@ export class EventSources {
           new ChangeMessageVisibilityCommand({
             QueueUrl: source.queueUrl,
             ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: RETRY_DELAY_S,
+            VisibilityTimeout: this.options.retryDelaySeconds ?? RETRY_DELAY_S,
           }),
         );
       } else {
@@ -309,7 +402,7 @@ export class EventSources {
         );
       }
     }
-    return Messages.length;
+    return { work: Messages.length, progress: Messages.length - failed.size };
   }
 
   private sqsRecord(message: Message, source: SqsSourceSpec) {
@@ -337,74 +430,135 @@ export class EventSources {
     );
     for (const shard of StreamDescription?.Shards ?? []) {
       if (!shard.ShardId || shards.has(shard.ShardId)) continue;
-      const { ShardIterator } = await this.options.streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: source.streamArn,
-          ShardId: shard.ShardId,
-          ShardIteratorType: source.startingPosition,
-        }),
-      );
-      shards.set(shard.ShardId, { iterator: ShardIterator, buffer: [], attempts: new Map() });
+      shards.set(shard.ShardId, {
+        iterator: await this.iteratorFor(source, shard.ShardId, undefined),
+        lastRead: undefined,
+        buffer: [],
+        limit: source.batchSize,
+        attempts: new Map(),
+      });
     }
     return shards;
   }
 
-  private async pollStream(source: StreamSourceSpec): Promise<number> {
+  /** An iterator after `lastRead`, or at the source's starting position when nothing was read. */
+  private async iteratorFor(
+    source: StreamSourceSpec,
+    shardId: string,
+    lastRead: string | undefined,
+  ): Promise<string | undefined> {
+    const { ShardIterator } = await this.options.streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: source.streamArn,
+        ShardId: shardId,
+        ...(lastRead
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: lastRead }
+          : { ShardIteratorType: source.startingPosition }),
+      }),
+    );
+    return ShardIterator ?? undefined;
+  }
+
+  /** Fills the shard's buffer with the next page of records that pass the filters. */
+  private async readShard(source: StreamSourceSpec, shardId: string, state: ShardState): Promise<void> {
+    if (!state.iterator) return;
+    let page: GetRecordsCommandOutput;
+    try {
+      page = await this.options.streams.send(
+        new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 100 }),
+      );
+    } catch (error) {
+      // An expired iterator or a failed read must not end the shard: resume after the last record
+      // read on the next pass.
+      state.iterator = await this.iteratorFor(source, shardId, state.lastRead);
+      throw error;
+    }
+    state.iterator = page.NextShardIterator ?? undefined;
+    const records = page.Records ?? [];
+    const last = records.at(-1)?.dynamodb?.SequenceNumber;
+    if (last) state.lastRead = last;
+    // Lambda drops records that match no filter before it builds a batch.
     const matchers = this.filters.get(source.name) ?? [];
+    state.buffer.push(
+      ...records.filter(
+        (r) => matchers.length === 0 || matchers.some((m) => m(this.streamRecord(r, source))),
+      ),
+    );
+  }
+
+  private async pollStream(source: StreamSourceSpec, failures: SourceFailure[]): Promise<Polled> {
     let work = 0;
+    let progress = 0;
     for (const [shardId, state] of await this.shardsOf(source)) {
-      if (state.buffer.length === 0 && state.iterator) {
-        const page = await this.options.streams.send(
-          new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 100 }),
-        );
-        state.iterator = page.NextShardIterator ?? undefined;
-        // Lambda drops records that match no filter before it builds a batch.
-        state.buffer.push(
-          ...(page.Records ?? []).filter(
-            (r) => matchers.length === 0 || matchers.some((m) => m(this.streamRecord(r, source))),
-          ),
-        );
-      }
+      if (state.buffer.length === 0) await this.readShard(source, shardId, state);
       if (state.buffer.length === 0) continue;
-      const batch = state.buffer.slice(0, source.batchSize);
+      const batch = state.buffer.slice(0, Math.max(1, Math.min(state.limit, source.batchSize)));
       work += batch.length;
-      let failedAt: number;
+      // Index of the first record to retry: -1 when the batch succeeded.
+      let failedAt = -1;
+      let thrown = false;
       try {
         const result = (await this.options.invoke(source.functionName, {
           Records: batch.map((r) => this.streamRecord(r, source)),
         })) as { batchItemFailures?: { itemIdentifier?: string }[] } | null;
-        const failures = source.reportBatchItemFailures ? (result?.batchItemFailures ?? []) : [];
-        const ids = failures.map((f) => String(f.itemIdentifier));
-        failedAt =
-          ids.length === 0 ? -1 : batch.findIndex((r) => ids.includes(r.dynamodb?.SequenceNumber ?? ''));
-        if (ids.length > 0 && failedAt < 0) failedAt = 0;
+        const reported = source.reportBatchItemFailures ? (result?.batchItemFailures ?? []) : [];
+        if (reported.length > 0) {
+          // The lowest reported sequence number is the checkpoint; an unknown one fails the batch.
+          const positions = reported.map((f) =>
+            batch.findIndex((r) => r.dynamodb?.SequenceNumber === String(f.itemIdentifier ?? '')),
+          );
+          failedAt = positions.some((p) => p < 0) ? 0 : Math.min(...positions);
+          failures.push({
+            source: source.name,
+            functionName: source.functionName,
+            error: `record ${batch[failedAt]?.dynamodb?.SequenceNumber} reported failed`,
+          });
+        }
       } catch (error) {
-        this.options.log(`${source.name}: batch of ${batch.length} failed: ${(error as Error).message}`);
+        this.noteError(`${source.name} invoke`, `batch of ${batch.length} failed: ${messageOf(error)}`);
+        failures.push({ source: source.name, functionName: source.functionName, error: messageOf(error) });
         failedAt = 0;
+        thrown = true;
       }
       if (failedAt < 0) {
         state.buffer.splice(0, batch.length);
+        state.limit = source.batchSize;
+        progress += batch.length;
         continue;
       }
-      // Everything before the failing record is done; the failing record is retried from the start.
+      // Everything before the failing record is done; the rest is retried from it.
       state.buffer.splice(0, failedAt);
+      progress += failedAt;
+      if (thrown && source.bisectBatchOnError && batch.length > 1) {
+        // Split in two; a split is not a retry.
+        state.limit = Math.ceil(batch.length / 2);
+        continue;
+      }
       const record = state.buffer[0] as _Record;
       const sequence = record.dynamodb?.SequenceNumber ?? '';
       const attempts = (state.attempts.get(sequence) ?? 0) + 1;
       state.attempts.set(sequence, attempts);
       if (source.maxRetryAttempts >= 0 && attempts > source.maxRetryAttempts) {
-        state.buffer.shift();
+        const size = thrown ? Math.max(1, batch.length - failedAt) : 1;
+        const given = state.buffer.splice(0, size);
         state.attempts.delete(sequence);
-        await this.sendStreamFailure(source, shardId, record);
+        state.limit = source.batchSize;
+        progress += given.length;
+        await this.sendStreamFailure(source, shardId, given);
       }
     }
-    return work;
+    return { work, progress };
   }
 
-  private async sendStreamFailure(source: StreamSourceSpec, shardId: string, record: _Record): Promise<void> {
-    const sequence = record.dynamodb?.SequenceNumber;
+  private async sendStreamFailure(
+    source: StreamSourceSpec,
+    shardId: string,
+    batch: _Record[],
+  ): Promise<void> {
+    const first = batch[0]?.dynamodb?.SequenceNumber;
+    const last = batch.at(-1)?.dynamodb?.SequenceNumber;
     this.options.log(
-      `${source.name}: record ${sequence} exhausted its retries; sent to the failure destination`,
+      `${source.name}: records ${first}..${last} exhausted their retries; sent to the failure destination`,
     );
     if (!source.onFailureQueueUrl) return;
     // The shape Lambda sends to an on-failure destination for a stream batch.
@@ -422,9 +576,9 @@ export class EventSources {
           timestamp: new Date(this.options.nowMs()).toISOString(),
           DDBStreamBatchInfo: {
             shardId,
-            startSequenceNumber: sequence,
-            endSequenceNumber: sequence,
-            batchSize: 1,
+            startSequenceNumber: first,
+            endSequenceNumber: last,
+            batchSize: batch.length,
             streamArn: source.streamArn,
           },
         }),
@@ -447,4 +601,13 @@ export class EventSources {
       eventSourceARN: source.streamArn,
     };
   }
+}
+
+interface Polled {
+  readonly work: number;
+  readonly progress: number;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

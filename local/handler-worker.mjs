@@ -31,6 +31,8 @@ globalThis.__pamLocalClock = clockNow;
 const { module: modulePath, exportName, functionName, memoryMb, timeoutMs, region, accountId } = workerData;
 let handler;
 try {
+  // The tests host the TypeScript sources the same way (tsx is a dev dependency; bundles never need it).
+  if (modulePath.endsWith('.ts')) (await import('tsx/esm/api')).register();
   const loaded = await import(pathToFileURL(modulePath).href);
   handler = loaded[exportName];
   if (typeof handler !== 'function') throw new Error(`${modulePath} exports no function "${exportName}"`);

@@ -314,6 +314,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
                 batchSize: s.batchSize,
                 reportBatchItemFailures: s.reportBatchItemFailures,
                 maxRetryAttempts: s.maxRetryAttempts,
+                bisectBatchOnError: s.bisectBatchOnError,
                 startingPosition: s.startingPosition,
                 filters: s.filters,
                 ...(s.onFailure === undefined

@@ -1,12 +1,14 @@
 // Benchmark: N full grant lifecycles (default 200, concurrency 10) against moto over HTTP —
 // request → approve → ACTIVE (assignment made) → expiry → EXPIRED (assignment gone) — once with
 // instant success and once with IN_PROGRESS × 2 injected on every Identity Center operation.
-// Prints throughput, p50/p99 per step, and AWS calls per lifecycle by service (counted with SDK
-// middleware), split into the rate-limited services (Identity Center, Identity Store, Scheduler;
-// target ≤ 10 per single-approver lifecycle with instant success) and the others.
+// Prints throughput, p50/p99 per step, and AWS calls per lifecycle by service (counted by the
+// harness's proxy in front of moto), split into the rate-limited services (Identity Center,
+// Identity Store, Scheduler; target ≤ 10 per single-approver lifecycle with instant success) and
+// the others.
 //
-// The stream, queues and schedules are pumped by the test harness (as Lambda event sources and
-// EventBridge Scheduler would), in one process: throughput is the harness's, not Lambda's.
+// The functions run as deployed (test/support/grant-harness.ts: the real handlers, one worker
+// thread each, one invocation at a time), fed by the event-source emulation `make start` uses:
+// throughput is one execution environment per function's, not Lambda's.
 // Run: `make bench-lifecycle` (or BENCH_LIFECYCLES=50 scripts/moto.sh npx tsx bench/lifecycle/run.ts).
 import { performance } from 'node:perf_hooks';
 import { CreateGroupMembershipCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
@@ -18,7 +20,7 @@ import { createPamWorld, DEV_ACCOUNT, type PamWorld } from '../../test/support/p
 const N = Number(process.env.BENCH_LIFECYCLES ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const HOUR = 3_600_000;
-const RATE_LIMITED = ['SSOAdminClient', 'IdentitystoreClient', 'SchedulerClient'];
+const RATE_LIMITED = ['sso', 'identitystore', 'scheduler'];
 
 function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -81,7 +83,7 @@ async function pumpUntil(
   const wanted = new Set(ids);
   const reached = new Map<string, number>();
   for (let round = 0; round < 10_000 && reached.size < ids.length; round++) {
-    await h.settle(1);
+    await h.settle({ maxPasses: 1 });
     let nextToken: string | undefined;
     do {
       const page = await h.deps.store.listByStatus(status, {
@@ -102,10 +104,10 @@ async function pumpUntil(
 }
 
 async function run(world: PamWorld, label: string, inProgressTimes: number): Promise<void> {
-  const h = createGrantHarness(world);
+  const h = await createGrantHarness(world);
   const users = await engineers(world, N, label);
   process.stderr.write(`  ${label}: ${users.length} engineers created\n`);
-  h.calls.reset();
+  h.proxy.resetCounts();
   if (inProgressTimes > 0) {
     // Each create/delete answers IN_PROGRESS, then the first status poll does too: IN_PROGRESS × 2.
     h.faults.add(
@@ -141,16 +143,16 @@ async function run(world: PamWorld, label: string, inProgressTimes: number): Pro
   await h.settle();
   h.clock.advance(HOUR + 120_000);
   const expiryStart = new Map(ids.map((id) => [id, performance.now()]));
-  await h.fireDue();
   const expire = await pumpUntil(h, ids, 'EXPIRED', expiryStart);
   // Count the reactions to EXPIRED too (schedule clean-up).
   await h.settle();
   const elapsed = (performance.now() - started) / 1000;
 
-  const counts = h.calls.counts();
+  const counts = h.counts();
+  await h.stop();
   const byService = new Map<string, number>();
   for (const [key, value] of Object.entries(counts)) {
-    const service = key.split('.')[0] as string;
+    const service = key.split(':')[0] as string;
     byService.set(service, (byService.get(service) ?? 0) + value);
   }
   const perLifecycle = (services: (s: string) => boolean) =>

@@ -12,6 +12,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { ValidationError } from '#domain/errors.ts';
+import { assertCleanText } from '#domain/text.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { buildDriftSweep } from '#runtime/drift-sweep.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
@@ -46,6 +47,7 @@ async function handleRecord(record: SQSRecord) {
   } catch {
     body = undefined;
   }
+  assertCleanText(body, 'message');
   const parsed = ProvisioningMessageSchema.safeParse(body);
   if (!parsed.success) throw new ValidationError(formatIssues(parsed.error.issues, 'message'));
   const message = parsed.data;

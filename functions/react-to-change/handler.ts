@@ -29,7 +29,8 @@ async function handleStream(event: DynamoDBStreamEvent): Promise<DynamoDBBatchRe
     try {
       const before = requestFromImage(record.dynamodb?.OldImage);
       const after = requestFromImage(record.dynamodb?.NewImage);
-      const done = await react(before, after);
+      if (!record.eventID) throw new Error('stream record without an eventID');
+      const done = await react(before, after, { by: 'stream', eventId: record.eventID });
       if (done.length > 0) logger.info('reacted', { requestId: after?.id, status: after?.status, done });
     } catch (error) {
       logger.error('reaction failed', { error, sequenceNumber: record.dynamodb?.SequenceNumber });

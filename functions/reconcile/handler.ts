@@ -8,10 +8,13 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+import { z } from 'zod';
 import { makeReconciler, type ReconcileReport } from '#app/grants/reconcile.ts';
+import { ValidationError } from '#domain/errors.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
+import { formatIssues } from '#runtime/http.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 
 const env = readEnv({
@@ -22,8 +25,16 @@ const env = readEnv({
 });
 const reconcile = makeReconciler(buildGrantDeps(buildCoreDeps(env)));
 
-async function handlePass(): Promise<ReconcileReport> {
-  const report = await reconcile();
+const ScheduledEvent = z.looseObject({
+  id: z.string().regex(/^[\w-]{1,128}$/, 'expected an event id'),
+  'detail-type': z.literal('Scheduled Event'),
+});
+
+async function handlePass(event: unknown): Promise<ReconcileReport> {
+  const parsed = ScheduledEvent.safeParse(event);
+  if (!parsed.success) throw new ValidationError(formatIssues(parsed.error.issues, 'event'));
+  // The rule's event id: EventBridge keeps it when it retries the invocation.
+  const report = await reconcile({ passId: parsed.data.id });
   const sent = Object.values(report.sent).reduce((sum, count) => sum + count, 0);
   metrics.addMetric('ReconcileMessagesSent', MetricUnit.Count, sent);
   metrics.addMetric('RevokeNeeded', MetricUnit.Count, report.revokeNeeded.length);

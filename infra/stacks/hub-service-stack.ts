@@ -36,7 +36,11 @@ export interface HubServiceStackProps extends StackProps {
   readonly logLevel?: string;
 }
 
-const PROCESS_COMMAND_TIMEOUT = Duration.seconds(60);
+/**
+ * A batch of 10 in order, with room for one early `start`/`expire` to wait until due (up to 60 s,
+ * shared/app/commands.ts EARLY_DELIVERY_WAIT_MS) and the margin the waiter keeps for the work after it.
+ */
+const PROCESS_COMMAND_TIMEOUT = Duration.seconds(120);
 /** A batch of 10 in order, each with a short status-polling budget before it re-enqueues a check. */
 const PROVISION_ACCESS_TIMEOUT = Duration.seconds(180);
 /** Identity Center allows 10 outstanding async assignment calls; 2 is the event source minimum. */
@@ -218,6 +222,8 @@ export class HubServiceStack extends Stack {
     this.processCommand.addEventSource(
       new SqsEventSource(this.commands.queue, { batchSize: 10, reportBatchItemFailures: true }),
     );
+    // (The event source grants sqs:ChangeMessageVisibility, which the worker also uses: a command due
+    // sooner than the invocation can wait for goes back, visible again at its due time.)
     this.provisionAccess.addEventSource(
       new SqsEventSource(this.provisioning.queue, {
         batchSize: 10,

@@ -3,9 +3,11 @@
 // the same use cases as `/v1`. A policy refusal is final (audited, not retried); anything else
 // propagates so SQS retries and, in the end, dead-letters it.
 import { z } from 'zod';
+import { canonicalJson } from '#domain/canonical-json.ts';
 import { NotFoundError, PamError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import type { PermissionSets, Scheduler, WorkQueue } from '#ports/grants.ts';
+import { DeliverySchema, SCHEDULED_DELIVERY } from './delivery.ts';
 import type { CoreDeps } from './deps.ts';
 import { startScheduleName } from './grants/react-to-change.ts';
 import { tupleGroup, tuplesOf } from './grants/tuples.ts';
@@ -23,6 +25,8 @@ const requestId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID'
 const userId = z.string().min(1).max(64);
 const comment = z.string().max(1000).optional();
 
+const delivery = DeliverySchema;
+
 export const QueueCommandSchema = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.enum(['approve', 'deny', 'cancel', 'revoke', 'review']),
@@ -30,6 +34,7 @@ export const QueueCommandSchema = z.discriminatedUnion('action', [
     actorId: userId,
     comment,
     commandId: z.string().max(64).optional(),
+    delivery,
   }),
   z.strictObject({
     action: z.literal('extend'),
@@ -38,62 +43,144 @@ export const QueueCommandSchema = z.discriminatedUnion('action', [
     additionalMs: z.number().int().positive(),
     comment,
     commandId: z.string().max(64).optional(),
+    delivery,
   }),
-  z.strictObject({ action: z.literal('timeout'), requestId }),
-  z.strictObject({ action: z.literal('start'), requestId }),
-  z.strictObject({ action: z.literal('system-revoke'), requestId, reason: z.string().min(1).max(500) }),
+  z.strictObject({ action: z.literal('timeout'), requestId, delivery }),
+  z.strictObject({ action: z.literal('start'), requestId, delivery }),
+  z.strictObject({
+    action: z.literal('system-revoke'),
+    requestId,
+    reason: z.string().min(1).max(500),
+    delivery,
+  }),
   z.strictObject({
     action: z.literal('assignment-succeeded'),
     requestId,
     accountId: z.string().regex(/^\d{12}$/),
+    delivery,
   }),
   z.strictObject({
     action: z.literal('assignment-failed'),
     requestId,
     accountId: z.string().regex(/^\d{12}$/),
     failure: z.string().max(500),
+    delivery,
   }),
   z.strictObject({
     action: z.literal('expire'),
     requestId,
     grantVersion: z.number().int().positive(),
     expiresAt: z.iso.datetime(),
+    delivery,
   }),
 ]);
 export type QueueCommand = z.infer<typeof QueueCommandSchema>;
 
+/**
+ * The idempotency key of a command: its action and request, and the sender's id for the occurrence.
+ * Two deliveries of one occurrence share it; two senders of the same body never do.
+ */
+export function deliveryKey(command: QueueCommand): string {
+  return `${command.action}|${command.requestId}|${canonicalJson(command.delivery)}`;
+}
+
 export type CommandResult =
   | { readonly outcome: 'applied'; readonly request: AccessRequest }
   | { readonly outcome: 'no-op'; readonly request: AccessRequest }
+  /** A `start` or `expire` delivered more than EARLY_DELIVERY_WAIT_MS early: do not remember it. */
+  | { readonly outcome: 'not-due'; readonly request: AccessRequest; readonly dueAt: string }
   | { readonly outcome: 'refused'; readonly code: string };
+
+/**
+ * How early a `start` or `expire` may arrive and still be carried out by the delivery itself: it
+ * waits in the worker until due (its FIFO group keeps order meanwhile). Scheduler and Lambda clocks
+ * differ by far less. Anything earlier is a no-op that is not remembered; the schedule (for a
+ * start) or the reconciler's pass after the due time delivers it again.
+ */
+export const EARLY_DELIVERY_WAIT_MS = 60_000;
+
+/** Waits until the clock shows `at`; throws DeliveryTooEarlyError when this invocation cannot. */
+export type WaitUntil = (at: Date) => Promise<void>;
+
+/** The invocation has too little time left to wait until the command is due: retry it then. */
+export class DeliveryTooEarlyError extends Error {
+  constructor(readonly dueAt: Date) {
+    super(`not due until ${dueAt.toISOString()}; this invocation cannot wait that long`);
+    this.name = 'DeliveryTooEarlyError';
+  }
+}
+
+export interface ProcessOptions {
+  /** How this invocation waits for a command up to EARLY_DELIVERY_WAIT_MS early (absent: it cannot). */
+  readonly waitUntil?: WaitUntil;
+}
 
 export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps }) {
   const decideRequest = makeDecideRequest(deps);
   const applySystemCommand = makeApplySystemCommand(deps);
   const systemRevoke = makeSystemRevoke(deps);
 
+  /** Waits for a command that is due within EARLY_DELIVERY_WAIT_MS; false when it is due later. */
+  async function waitIfNear(dueAt: number, options: ProcessOptions): Promise<boolean> {
+    const early = dueAt - deps.clock.now().getTime();
+    if (early <= 0) return true;
+    if (early > EARLY_DELIVERY_WAIT_MS) return false;
+    if (!options.waitUntil) throw new DeliveryTooEarlyError(new Date(dueAt));
+    await options.waitUntil(new Date(dueAt));
+    return true;
+  }
+
   /** APPROVED → SCHEDULED (start schedule first) or → PROVISIONING once the start time has come. */
-  async function start(requestId: string): Promise<CommandResult> {
-    const request = await deps.store.get(requestId);
+  async function start(requestId: string, options: ProcessOptions): Promise<CommandResult> {
+    let request = await deps.store.get(requestId);
     if (!request) throw new NotFoundError(`no request '${requestId}'`);
-    const due = !request.startAt || Date.parse(request.startAt) <= deps.clock.now().getTime();
-    if (request.status === 'APPROVED' && !due) {
-      if (!deps.grants) throw new Error('a scheduled start needs the grant engine');
-      await deps.grants.scheduler.ensure({
-        name: startScheduleName(request.id),
-        at: new Date(request.startAt as string),
-        target: 'commands',
-        messageGroupId: request.id,
-        body: { action: 'start', requestId: request.id },
-      });
-      const { request: next, changed } = await applySystemCommand(requestId, { type: 'schedule' });
-      return { outcome: changed ? 'applied' : 'no-op', request: next };
+    const startAt = request.startAt ? Date.parse(request.startAt) : undefined;
+    const startable = request.status === 'APPROVED' || request.status === 'SCHEDULED';
+    if (startable && startAt !== undefined && startAt > deps.clock.now().getTime()) {
+      if (await waitIfNear(startAt, options)) {
+        // The wait may have lasted a minute: decide on the request as it is now.
+        request = (await deps.store.get(requestId)) ?? request;
+      } else if (request.status === 'APPROVED') {
+        if (!deps.grants) throw new Error('a scheduled start needs the grant engine');
+        await deps.grants.scheduler.ensure({
+          name: startScheduleName(request.id),
+          at: new Date(startAt),
+          target: 'commands',
+          messageGroupId: request.id,
+          body: { action: 'start', requestId: request.id, delivery: SCHEDULED_DELIVERY },
+        });
+        const { request: next, changed } = await applySystemCommand(requestId, { type: 'schedule' });
+        return { outcome: changed ? 'applied' : 'no-op', request: next };
+      } else {
+        return { outcome: 'not-due', request, dueAt: new Date(startAt).toISOString() };
+      }
     }
-    if ((request.status === 'APPROVED' || request.status === 'SCHEDULED') && due) {
+    if (request.status === 'APPROVED' || request.status === 'SCHEDULED') {
       const { request: next, changed } = await applySystemCommand(requestId, { type: 'start-provisioning' });
       return { outcome: changed ? 'applied' : 'no-op', request: next };
     }
     return { outcome: 'no-op', request };
+  }
+
+  /** Ends the grant version the command names once its end has come (an early one waits or is not due). */
+  async function expire(
+    command: Extract<QueueCommand, { action: 'expire' }>,
+    options: ProcessOptions,
+  ): Promise<CommandResult> {
+    const request = await deps.store.get(command.requestId);
+    if (!request) throw new NotFoundError(`no request '${command.requestId}'`);
+    const grant = request.grant;
+    const current =
+      grant !== undefined &&
+      grant.grantVersion === command.grantVersion &&
+      (request.status === 'ACTIVE' || request.status === 'EXTENSION_PENDING');
+    if (current && !(await waitIfNear(Date.parse(grant.expiresAt), options)))
+      return { outcome: 'not-due', request, dueAt: grant.expiresAt };
+    const { request: next, changed } = await applySystemCommand(command.requestId, {
+      type: 'expire',
+      grantVersion: command.grantVersion,
+    });
+    return { outcome: changed ? 'applied' : 'no-op', request: next };
   }
 
   /** A result for a request that no longer wants access: release what was made for it. */
@@ -109,11 +196,13 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
     }
   }
 
-  return async (command: QueueCommand): Promise<CommandResult> => {
+  return async (command: QueueCommand, options: ProcessOptions = {}): Promise<CommandResult> => {
     try {
       switch (command.action) {
         case 'start':
-          return await start(command.requestId);
+          return await start(command.requestId, options);
+        case 'expire':
+          return await expire(command, options);
         case 'system-revoke': {
           const { request, changed } = await systemRevoke(command.requestId, command.reason);
           return { outcome: changed ? 'applied' : 'no-op', request };
@@ -133,13 +222,11 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
             await releaseLate(request, command.accountId);
           return { outcome: changed ? 'applied' : 'no-op', request };
         }
-        case 'timeout':
-        case 'expire': {
-          const systemCommand =
-            command.action === 'timeout'
-              ? ({ type: 'timeout', approvalTimeoutMs: deps.catalog.config.approvalTimeoutMs } as const)
-              : ({ type: 'expire', grantVersion: command.grantVersion } as const);
-          const { request, changed } = await applySystemCommand(command.requestId, systemCommand);
+        case 'timeout': {
+          const { request, changed } = await applySystemCommand(command.requestId, {
+            type: 'timeout',
+            approvalTimeoutMs: deps.catalog.config.approvalTimeoutMs,
+          });
           return { outcome: changed ? 'applied' : 'no-op', request };
         }
         default: {

@@ -240,6 +240,84 @@ describe('break-glass', () => {
   });
 });
 
+describe('a scheduled start', () => {
+  it('request --start-at +30m, approve, advance the clock 31m: ACTIVE with its assignment in moto', async () => {
+    // Prepare: erin (an engineer) asks for dev-readonly from 30 minutes on.
+    const startAt = new Date(e2e.runtime.clock.nowMs() + 30 * 60_000).toISOString();
+    const created = await e2e.pam(
+      'request',
+      'dev-readonly',
+      '--account',
+      DEV,
+      '--for',
+      '1h',
+      '--reason',
+      'maintenance window',
+      '--start-at',
+      startAt,
+      '--as',
+      'erin',
+      '--json',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = created.json<RequestJson>();
+    expect((await e2e.pam('approve', id, '--as', 'bob')).code).toBe(0);
+    await e2e.settle();
+    expect((await e2e.pam('show', id, '--as', 'erin', '--json')).json<RequestJson>().status).toBe(
+      'SCHEDULED',
+    );
+    expect(await e2e.assignments(DEV, 'PamDevReadOnly')).not.toContain(e2e.userId('erin'));
+
+    // Act
+    const advanced = await e2e.pam('local', 'clock', 'advance', '31m');
+    expect(advanced.code, advanced.stderr).toBe(0);
+
+    // Assess
+    expect((await e2e.pam('show', id, '--as', 'erin', '--json')).json<RequestJson>().status).toBe('ACTIVE');
+    expect(await e2e.assignments(DEV, 'PamDevReadOnly')).toContain(e2e.userId('erin'));
+  });
+});
+
+describe('a hostile string', () => {
+  it('a lone surrogate in a reason is a 400 naming the field, and the next request still activates', async () => {
+    // Act: straight to the gateway (a shell cannot pass a lone surrogate to the CLI).
+    const response = await fetch(`${e2e.runtime.apiUrl}/v1/requests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-pam-local-user': 'alice' },
+      body: JSON.stringify({
+        entitlementId: 'dev-readonly',
+        accountId: DEV,
+        duration: 'PT1H',
+        reason: '\ud800',
+      }),
+    });
+
+    // Assess
+    expect(response.status).toBe(400);
+    const answer = (await response.json()) as { error: { code: string; message: string } };
+    expect(answer.error.code).toBe('VALIDATION_FAILED');
+    expect(answer.error.message).toContain('body.reason');
+    const next = await e2e.pam(
+      'request',
+      'dev-readonly',
+      '--account',
+      DEV,
+      '--for',
+      '1h',
+      '--reason',
+      'after the hostile one',
+      '--as',
+      'alice',
+      '--json',
+    );
+    expect(next.code, next.stderr).toBe(0);
+    const { id } = next.json<RequestJson>();
+    expect((await e2e.pam('approve', id, '--as', 'bob')).code).toBe(0);
+    await e2e.settle();
+    expect((await e2e.pam('show', id, '--as', 'alice', '--json')).json<RequestJson>().status).toBe('ACTIVE');
+  });
+});
+
 describe('the commands `make start` prints', () => {
   it('work verbatim against the running runtime', async () => {
     // Asynchronously: the runtime answers from this very process.

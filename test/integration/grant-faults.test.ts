@@ -5,12 +5,17 @@
 //   2. no assignment without an ACTIVE or PROVISIONING grant,
 //   3. no deny statement left past its removal time.
 //
-// Moto deviations worked around (see test/support/grant-harness.ts): assignments succeed at once
-// (IN_PROGRESS/FAILED are injected with SDK middleware), a repeated create would store a duplicate
-// (the harness answers it as AWS does), schedules never fire (fireDue).
+// The engine runs as deployed (test/support/grant-harness.ts): the real handlers in worker threads,
+// fed by the event-source emulation `make start` uses; a "crash" is an AWS call that fails as the
+// function's process dying at that point would leave it (the harness's proxy answers it with an
+// error the SDK does not retry).
+// Moto deviations worked around (see the harness): assignments succeed at once (IN_PROGRESS/FAILED
+// are injected by the proxy), a repeated create would store a duplicate (the proxy answers it as
+// AWS does), schedules never fire (the event sources fire them on the harness clock).
+
+import { randomUUID } from 'node:crypto';
 import { CreateGroupMembershipCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { makeReconciler } from '#app/grants/reconcile.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denyRemovalTimes } from '#domain/deny-policy.ts';
 import { type AccessRequest, REQUEST_STATUSES, targetAccounts } from '#domain/model.ts';
 import { loadBundledConfig } from '#runtime/bundled-config.ts';
@@ -23,7 +28,11 @@ const HOUR = 3_600_000;
 
 beforeAll(async () => {
   world = await createPamWorld();
-  h = createGrantHarness(world);
+  h = await createGrantHarness(world);
+});
+
+afterAll(async () => {
+  await h?.stop();
 });
 
 async function allRequests(): Promise<AccessRequest[]> {
@@ -48,7 +57,7 @@ async function recover(): Promise<void> {
   // A crash is injected into the flow, not into the reconciler pass that repairs it.
   h.clearCrash();
   h.clock.advance(3 * 60_000);
-  await makeReconciler(h.deps)();
+  await h.reconcile().catch(() => undefined);
   await h.settle();
 }
 
@@ -101,11 +110,12 @@ async function approvedDevRequest(
   return request;
 }
 
+/** bob's revoke through the commands queue, as an ingress would send it. */
 async function revokeThroughQueue(request: AccessRequest): Promise<void> {
-  await h.deps.commandsQueue.send({
-    messageGroupId: request.id,
-    body: { action: 'revoke', requestId: request.id, actorId: world.userIds.bob, comment: 'drill over' },
-  });
+  await h.send(
+    { action: 'revoke', requestId: request.id, actorId: world.userIds.bob, comment: 'drill over' },
+    { by: 'api', requestId: randomUUID() },
+  );
 }
 
 /** Ends everything erin holds, so each case starts from a clean tuple. */
@@ -118,7 +128,6 @@ async function cleanUp(): Promise<void> {
   }
   await recover();
   h.clock.advance(HOUR + 120_000);
-  await h.fireDue();
   await recover();
 }
 
@@ -174,8 +183,8 @@ describe('injected Identity Center faults', () => {
 
   it('a FAILED create fails the grant and leaves nothing behind', async () => {
     let failed = 0;
-    const failCreate = (command: string) => {
-      if (command !== 'CreateAccountAssignmentCommand' || failed > 0) return undefined;
+    const failCreate = (operation: string) => {
+      if (operation !== 'CreateAccountAssignment' || failed > 0) return undefined;
       failed++;
       return {
         AccountAssignmentCreationStatus: {
@@ -185,10 +194,10 @@ describe('injected Identity Center faults', () => {
         },
       };
     };
-    h.interceptors.push(failCreate);
+    const unregister = h.answer(failCreate);
     const request = await approvedDevRequest();
     await recover();
-    h.interceptors.splice(h.interceptors.indexOf(failCreate), 1);
+    unregister();
 
     expect((await h.deps.store.get(request.id))?.status).toBe('FAILED');
     await assertInvariants();
@@ -233,7 +242,7 @@ describe('a crash at every AWS call', () => {
   }
 
   function callsSoFar(): number {
-    return Object.values(h.calls.counts()).reduce((a, b) => a + b, 0);
+    return h.totalCalls();
   }
 
   it('of provisioning: after retries and one reconciler pass the invariants hold', async () => {
@@ -285,7 +294,6 @@ describe('a crash at every AWS call', () => {
     }
     // Past one session duration every deny added by these revocations has been swept.
     h.clock.advance(HOUR + 120_000);
-    await h.fireDue();
     await recover();
     await assertInvariants();
   }, 900_000);

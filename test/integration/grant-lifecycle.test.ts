@@ -1,18 +1,18 @@
-// The grant engine against moto over HTTP: approval → assignment → expiry/revocation, driven by the
-// real stream, queues and schedules (pumped by hand, as Lambda event sources would).
+// The grant engine against moto over HTTP, run as deployed (test/support/grant-harness.ts): the
+// real handlers with their middleware, fed by the event-source emulation `make start` uses —
+// approval → assignment → expiry/revocation through the real stream, queues and schedules.
 //
 // Moto deviations worked around here:
 // - sso-admin assignments succeed at once and a repeated create stores a duplicate: assertions
-//   count Create/Delete calls (SDK middleware) rather than trusting the list's length.
-// - schedules never fire: `fireDue` (fireDueSchedules) delivers what is due at the test clock.
-// - IN_PROGRESS and FAILED never happen on moto: they are injected with SDK middleware.
+//   count Create/Delete calls (counted by the harness's proxy) rather than trusting the list.
+// - schedules never fire: the event sources fire them when the harness clock reaches them.
+// - IN_PROGRESS and FAILED never happen on moto: the harness's proxy injects them.
 import { CreateAccountAssignmentCommand } from '@aws-sdk/client-sso-admin';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
 import { ulidGenerator } from '#adapters/system.ts';
-import { makeDriftSweep } from '#app/grants/drift.ts';
-import { makeReconciler } from '#app/grants/reconcile.ts';
+import type { DriftReport } from '#app/grants/drift.ts';
+import type { ReconcileReport } from '#app/grants/reconcile.ts';
 import { verifyChain } from '#domain/audit.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
@@ -31,8 +31,12 @@ const HOUR = 3_600_000;
 
 beforeAll(async () => {
   world = await createPamWorld();
-  h = createGrantHarness(world);
+  h = await createGrantHarness(world);
   audit = new DynamoAuditLog({ client: world.dynamo, auditTable: world.tables.audit, ids: ulidGenerator() });
+});
+
+afterAll(async () => {
+  await h?.stop();
 });
 
 async function assigned(
@@ -71,8 +75,15 @@ async function activeDevGrant(accountIds: readonly string[] = [DEV_ACCOUNT]): Pr
 
 async function expireAt(request: AccessRequest): Promise<void> {
   h.clock.set(new Date(Date.parse(request.grant?.expiresAt as string) + 1000));
-  await h.fireDue();
   await settled();
+}
+
+/** An expiry command as the reconciler's pass `pass` would send it. */
+async function expireFromReconciler(request: AccessRequest, grantVersion: number, pass: string) {
+  await h.send(
+    { action: 'expire', requestId: request.id, grantVersion, expiresAt: request.grant?.expiresAt as string },
+    { by: 'reconciler', pass },
+  );
 }
 
 describe('grant lifecycle', () => {
@@ -134,15 +145,9 @@ describe('grant lifecycle', () => {
     });
     await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: active.id });
     await settled();
-    // The old schedule's command arrives anyway (e.g. it fired before it could be removed).
-    await h.processCommand({
-      action: 'expire',
-      requestId: active.id,
-      grantVersion: 1,
-      expiresAt: active.grant?.expiresAt as string,
-    });
+    // The old version's expiry arrives anyway (e.g. a reconciler pass that read the old grant).
+    await expireFromReconciler(active, 1, 'pass-before-extension');
     h.clock.set(new Date(oldExpiry + 1000));
-    await h.fireDue();
     await settled();
 
     const extended = await stored(active.id);
@@ -158,19 +163,12 @@ describe('grant lifecycle', () => {
     const active = await activeDevGrant();
     const before = h.assignmentCalls();
     h.clock.set(new Date(Date.parse(active.grant?.expiresAt as string) + 1000));
-    const command = {
-      action: 'expire' as const,
-      requestId: active.id,
-      grantVersion: 1,
-      expiresAt: active.grant?.expiresAt as string,
-    };
 
-    const first = await h.processCommand(command);
-    const second = await h.processCommand(command);
+    // The schedule fires, and a reconciler pass sends its own expiry for the same grant.
+    await expireFromReconciler(active, 1, 'pass-after-expiry');
     await settled();
 
-    expect(first.outcome).toBe('applied');
-    expect(second.outcome).toBe('no-op');
+    expect((await stored(active.id)).status).toBe('EXPIRED');
     expect(h.assignmentCalls().delete).toBe(before.delete + 1);
     const expired = (await audit.readChain(`request#${active.id}`)).filter((e) => e.type === 'grant.expired');
     expect(expired).toHaveLength(1);
@@ -182,8 +180,8 @@ describe('grant lifecycle', () => {
     const before = h.assignmentCalls();
     h.faults.add({ command: 'CreateAccountAssignmentCommand', fault: 'in-progress', times: 1 });
     let failedCreates = 0;
-    const failSecondAccount = (command: string, input: Record<string, unknown>) => {
-      if (command !== 'CreateAccountAssignmentCommand' || input.TargetId !== DEV2_ACCOUNT) return undefined;
+    const failSecondAccount = (operation: string, input: Record<string, unknown>) => {
+      if (operation !== 'CreateAccountAssignment' || input.TargetId !== DEV2_ACCOUNT) return undefined;
       failedCreates++;
       return {
         AccountAssignmentCreationStatus: {
@@ -193,7 +191,7 @@ describe('grant lifecycle', () => {
         },
       };
     };
-    h.interceptors.push(failSecondAccount);
+    const unregister = h.answer(failSecondAccount);
 
     // Act
     const request = await h.createRequest({
@@ -206,7 +204,7 @@ describe('grant lifecycle', () => {
     });
     await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: request.id });
     await settled();
-    h.interceptors.splice(h.interceptors.indexOf(failSecondAccount), 1);
+    unregister();
 
     // Assess
     const failed = await stored(request.id);
@@ -253,18 +251,17 @@ describe('grant lifecycle', () => {
       JSON.stringify({ Version: '2012-10-17', Statement: [] }),
     );
     h.clock.advance(5 * 60_000);
-    const pass = await makeReconciler(h.deps)();
+    const pass = (await h.reconcile()) as ReconcileReport;
     expect(pass.sent['deny-add']).toBe(1);
     await settled();
     expect(await h.deps.identityCenter.getInlinePolicy(psArn)).toBe(withDeny);
 
     h.clock.advance(HOUR + 61_000);
-    await h.fireDue();
     await settled();
     const afterSweep = await h.deps.identityCenter.getInlinePolicy(psArn);
     expect(afterSweep ?? '').not.toContain(world.userIds.alice);
     // Past its removal time the ledger asks for nothing.
-    expect((await makeReconciler(h.deps)()).sent['deny-add']).toBe(0);
+    expect(((await h.reconcile()) as ReconcileReport).sent['deny-add']).toBe(0);
   });
 });
 
@@ -284,7 +281,6 @@ describe('scheduled start', () => {
     expect((await stored(request.id)).status).toBe('SCHEDULED');
 
     h.clock.set(new Date(startAt.getTime() + 1000));
-    await h.fireDue();
     await settled();
     const active = await stored(request.id);
     expect(active.status).toBe('ACTIVE');
@@ -321,21 +317,14 @@ describe('drift', () => {
     });
     await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: inFlight.id });
     // Pump only until the poll budget ran out (a `check` is queued, the create still in flight).
-    for (let round = 0; round < 20 && h.faults.remaining() > 0; round++) await h.settle(1);
+    for (let round = 0; round < 20 && h.faults.remaining() > 0; round++) await h.settle({ maxPasses: 1 });
     expect(h.faults.remaining()).toBe(0);
     expect((await stored(inFlight.id)).status).toBe('PROVISIONING');
-    const sweep = makeDriftSweep({
-      ...h.deps,
-      driftMode: 'remove',
-      graceMs: HOUR,
-      seen: new DynamoDriftSeenStore({ client: world.dynamo, accessTable: world.tables.access }),
-      paceMs: 0,
-    });
 
     // Act: the first sweep only notes what it sees; the second, past the grace period, acts.
-    const first = await sweep();
+    const first = (await h.sweepDrift()) as DriftReport;
     h.clock.advance(HOUR + 60_000);
-    const second = await sweep();
+    const second = (await h.sweepDrift()) as DriftReport;
     await settled();
 
     // Assess

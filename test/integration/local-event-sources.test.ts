@@ -1,13 +1,17 @@
-// The local runtime's event sources against moto: Lambda's SQS batch semantics (a reported item
-// failure stays on the queue, the rest are deleted; a thrown invocation keeps the whole batch), the
-// DynamoDB stream mapping (filter patterns applied before batching, a failing record retried then
-// described to the failure destination, the records after it still delivered), and rate rules that
-// fire only when due on the local clock, once per catch-up.
+// The one emulation of Lambda event sources (local/event-sources.ts) against moto, as `make start`
+// and the grant-engine tests use it: Lambda's SQS batch semantics (a reported item failure stays on
+// the queue, the rest are deleted; a thrown invocation keeps the whole batch; a message that keeps
+// failing reaches the queue's DLQ while other groups go on), the DynamoDB stream mapping (filter
+// patterns applied before batching, a thrown batch bisected, a failing record retried then described
+// to the failure destination and the records after it still delivered, a rolled-back transaction
+// not stopping the shard), and rate rules that fire only when due on the local clock, once per
+// catch-up, whether or not the last run failed.
 import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   PutItemCommand,
+  TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -34,11 +38,14 @@ interface Invocation {
   readonly event: { Records?: Record<string, unknown>[]; 'detail-type'?: string };
 }
 
-async function queue(name: string, fifo: boolean) {
+async function queue(name: string, fifo: boolean, attributes: Record<string, string> = {}) {
   const { QueueUrl } = await sqs.send(
     new CreateQueueCommand({
       QueueName: fifo ? `${name}.fifo` : name,
-      Attributes: fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {},
+      Attributes: {
+        ...(fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {}),
+        ...attributes,
+      },
     }),
   );
   const { Attributes } = await sqs.send(
@@ -81,9 +88,27 @@ function sources(
     invoke,
     nowMs: () => clock.nowMs(),
     log: () => {},
+    retryDelaySeconds: 0,
     ...overrides,
   });
 }
+
+async function streamedTable(name: string): Promise<string> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+  return Table?.LatestStreamArn as string;
+}
+
+type StreamEvent = { Records: { dynamodb: { Keys: { pk: { S: string } }; SequenceNumber: string } }[] };
+const keysOf = (event: unknown) => (event as StreamEvent).Records.map((r) => r.dynamodb.Keys.pk.S);
 
 describe('SQS event source', () => {
   let work: { url: string; arn: string };
@@ -168,6 +193,57 @@ describe('SQS event source', () => {
   });
 });
 
+describe('SQS poison message', () => {
+  it('reaches the queue’s dead-letter queue after maxReceiveCount while other groups are processed', async () => {
+    // Prepare: a FIFO queue that redrives after 3 receives; a poison message and two good ones.
+    const dlq = await queue('poison-dlq', true);
+    const work = await queue('poison-work', true, {
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 3 }),
+    });
+    for (const [group, body] of [
+      ['bad', 'poison'],
+      ['g1', 'one'],
+      ['g2', 'two'],
+    ])
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: work.url, MessageBody: body, MessageGroupId: group }),
+      );
+    const handled: string[] = [];
+    const source = sources(
+      {
+        sqsSources: [
+          {
+            name: 'work',
+            functionName: 'worker',
+            queueUrl: work.url,
+            queueArn: work.arn,
+            batchSize: 10,
+            reportBatchItemFailures: true,
+          },
+        ],
+      },
+      async (_fn, event) => {
+        const records = (event as { Records: { messageId: string; body: string }[] }).Records;
+        handled.push(...records.filter((r) => r.body !== 'poison').map((r) => r.body));
+        return {
+          batchItemFailures: records
+            .filter((r) => r.body === 'poison')
+            .map((r) => ({ itemIdentifier: r.messageId })),
+        };
+      },
+    );
+
+    // Act
+    const result = await source.settle();
+
+    // Assess: the good ones once each; the poison moved to the DLQ; the queue is empty.
+    expect(handled.sort()).toEqual(['one', 'two']);
+    expect(result.failures.length).toBe(3);
+    expect(await messagesIn(work.url)).toBe(0);
+    expect(await messagesIn(dlq.url)).toBe(1);
+  });
+});
+
 describe('DynamoDB stream event source', () => {
   it('filters before batching, retries a failing record, then describes it to the failure queue and goes on', async () => {
     // Prepare: a table with a stream, three items (one not a request), a failure queue.
@@ -227,6 +303,107 @@ describe('DynamoDB stream event source', () => {
   });
 });
 
+describe('DynamoDB stream bisection and rollbacks', () => {
+  it('splits a thrown batch in two until the poison record stands alone, gives it up, and goes on', async () => {
+    // Prepare
+    const streamArn = await streamedTable('bisected');
+    for (const pk of ['A', 'B', 'POISON', 'C']) {
+      await dynamo.send(new PutItemCommand({ TableName: 'bisected', Item: { pk: { S: pk } } }));
+    }
+    const failures = await queue('bisect-failures', false);
+    const batches: string[] = [];
+    const source = sources(
+      {
+        streamSources: [
+          {
+            name: 'bisected',
+            functionName: 'react',
+            streamArn,
+            batchSize: 10,
+            reportBatchItemFailures: true,
+            bisectBatchOnError: true,
+            maxRetryAttempts: 1,
+            startingPosition: 'TRIM_HORIZON',
+            filters: [],
+            onFailureQueueUrl: failures.url,
+          },
+        ],
+      },
+      async (_fn, event) => {
+        const keys = keysOf(event);
+        batches.push(keys.join(','));
+        if (keys.includes('POISON')) throw new Error('cannot read this record');
+        return { batchItemFailures: [] };
+      },
+    );
+
+    // Act
+    await source.settle();
+
+    // Assess: 4 → 2 (A,B ok) → 2 (POISON,C) → 1 (POISON, twice) → given up → C.
+    expect(batches).toEqual(['A,B,POISON,C', 'A,B', 'POISON,C', 'POISON', 'POISON', 'C']);
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: failures.url, MaxNumberOfMessages: 10 }),
+    );
+    expect(Messages).toHaveLength(1);
+    expect(JSON.parse(Messages[0]?.Body ?? '{}')).toMatchObject({
+      DDBStreamBatchInfo: { batchSize: 1, streamArn },
+    });
+  });
+
+  it('keeps delivering after a transaction was cancelled and rolled back, without its phantom write', async () => {
+    // moto 5.2.1 rolls a failed TransactWriteItems back by swapping the table for a copy, which left
+    // open iterators on the discarded stream shard (scripts/moto-server.py keeps the shard).
+    const streamArn = await streamedTable('rolled-back');
+    const seen: string[] = [];
+    const source = sources(
+      {
+        streamSources: [
+          {
+            name: 'rolled-back',
+            functionName: 'react',
+            streamArn,
+            batchSize: 10,
+            reportBatchItemFailures: true,
+            maxRetryAttempts: 2,
+            startingPosition: 'TRIM_HORIZON',
+            filters: [],
+          },
+        ],
+      },
+      async (_fn, event) => {
+        seen.push(...keysOf(event));
+        return { batchItemFailures: [] };
+      },
+    );
+    await dynamo.send(new PutItemCommand({ TableName: 'rolled-back', Item: { pk: { S: 'before' } } }));
+    await source.settle();
+
+    // Act: a transaction whose second write fails its condition, then an ordinary write.
+    await expect(
+      dynamo.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: 'rolled-back', Item: { pk: { S: 'phantom' } } } },
+            {
+              Put: {
+                TableName: 'rolled-back',
+                Item: { pk: { S: 'never' } },
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
+          ],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    await dynamo.send(new PutItemCommand({ TableName: 'rolled-back', Item: { pk: { S: 'after' } } }));
+    await source.settle();
+
+    // Assess
+    expect(seen).toEqual(['before', 'after']);
+  });
+});
+
 describe('rate rules', () => {
   it('fire only when due on the local clock, and once for a catch-up', async () => {
     const clock = new LocalClock();
@@ -257,5 +434,35 @@ describe('rate rules', () => {
     await source.tick();
     await source.tick();
     expect(fired).toEqual(['reconcile:Scheduled Event']);
+  });
+
+  it('fire again at the next occurrence after a run that failed', async () => {
+    const clock = new LocalClock();
+    let runs = 0;
+    const source = sources(
+      {
+        rules: [
+          {
+            name: 'failing',
+            functionName: 'reconcile',
+            ruleArn: 'arn:aws:events:us-east-1:1:rule/f',
+            periodMs: 300_000,
+          },
+        ],
+      },
+      async () => {
+        runs++;
+        throw new Error('this pass failed');
+      },
+      clock,
+    );
+
+    clock.advance(300_000);
+    const first = await source.tick();
+    clock.advance(300_000);
+    await source.tick();
+
+    expect(first.failures).toMatchObject([{ source: 'failing', error: 'this pass failed' }]);
+    expect(runs).toBe(2);
   });
 });

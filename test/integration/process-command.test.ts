@@ -1,35 +1,24 @@
-// The commands-queue worker against moto: the real process-command handler (Powertools FIFO batch
-// processing, Powertools Idempotency on the DynamoDB idempotency table) fed the SQS events Lambda
-// delivers for a FIFO queue (MessageGroupId = request id).
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { beforeAll, describe, expect, it } from 'vitest';
+// The commands-queue worker as deployed (test/support/grant-harness.ts): the real process-command
+// handler — Powertools FIFO batch processing, Powertools Idempotency keyed by delivery on the
+// DynamoDB idempotency table — fed by the SQS event-source emulation `make start` uses, from the
+// FIFO commands queue (MessageGroupId = request id) with its dead-letter queue.
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
 import { ulidGenerator } from '#adapters/system.ts';
-import {
-  apiClient,
-  createPamWorld,
-  DEV_ACCOUNT,
-  lambdaContext,
-  type PamWorld,
-} from '../support/pam-world.ts';
-
-type Worker = (
-  event: SQSEvent,
-  context: typeof lambdaContext,
-) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+import type { Delivery } from '#app/delivery.ts';
+import { requestChainId } from '#domain/audit-types.ts';
+import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
+import { createPamWorld, DEV_ACCOUNT, type PamWorld } from '../support/pam-world.ts';
 
 let world: PamWorld;
-let call: ReturnType<typeof apiClient>;
-let worker: Worker;
+let h: GrantHarness;
 let auditLog: DynamoAuditLog;
 let sequence = 0;
 
 beforeAll(async () => {
   world = await createPamWorld();
-  const api = await import('../../functions/handle-api/handler.ts');
-  const commands = await import('../../functions/process-command/handler.ts');
-  call = apiClient(api.handler as never, world.accountId);
-  worker = commands.handler as never;
+  h = await createGrantHarness(world, { functions: ['handle-api', 'process-command'] });
   auditLog = new DynamoAuditLog({
     client: world.dynamo,
     auditTable: world.tables.audit,
@@ -37,86 +26,91 @@ beforeAll(async () => {
   });
 });
 
-function record(body: unknown, groupId: string): SQSRecord {
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** A fresh ingress delivery (an API Gateway request id). */
+function delivery(): Delivery {
   sequence += 1;
-  return {
-    messageId: `message-${sequence}`,
-    receiptHandle: `receipt-${sequence}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AROAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-      SequenceNumber: String(sequence),
-      MessageGroupId: groupId,
-      MessageDeduplicationId: `dedup-${sequence}`,
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:us-east-1:${world.accountId}:pam-commands.fifo`,
-    awsRegion: 'us-east-1',
-  };
+  return { by: 'api', requestId: `apigw-${sequence}` };
 }
 
 async function openDevRequest(): Promise<string> {
-  const created = await call<{ id: string }>('alice', 'POST', '/v1/requests', {
+  const created = await h.createRequest({
+    actorId: world.userIds.alice,
     entitlementId: 'dev-readonly',
     accountId: DEV_ACCOUNT,
     reason: 'investigate an alarm',
   });
-  expect(created.status).toBe(201);
-  return created.body.id;
+  return created.id;
 }
 
 async function statusOf(requestId: string): Promise<{ status: string; version: number }> {
-  const answer = await call<{ status: string; version: number }>('alice', 'GET', `/v1/requests/${requestId}`);
-  return { status: answer.body.status, version: answer.body.version };
+  const request = await h.deps.store.get(requestId);
+  return { status: request?.status ?? 'missing', version: request?.version ?? 0 };
+}
+
+async function eventTypes(requestId: string): Promise<string[]> {
+  return (await auditLog.readChain(requestChainId(requestId))).map((event) => event.type);
+}
+
+async function deadLetters(): Promise<number> {
+  const { Attributes } = await world.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: world.queues.commandsDlq.url,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages);
 }
 
 describe('process-command', () => {
   it('applies an approval from the queue like the API does', async () => {
     const requestId = await openDevRequest();
 
-    const result = await worker(
-      { Records: [record({ action: 'approve', requestId, actorId: world.userIds.bob }, requestId)] },
-      lambdaContext,
-    );
+    await h.send({ action: 'approve', requestId, actorId: world.userIds.bob }, delivery());
+    const { failures } = await h.settle();
 
-    expect(result.batchItemFailures).toEqual([]);
+    expect(failures).toEqual([]);
     expect(await statusOf(requestId)).toEqual({ status: 'APPROVED', version: 2 });
   });
 
-  it('processes the same command body once within the idempotency window', async () => {
+  it('processes one delivery once within the idempotency window, even when SQS lets a repeat through', async () => {
     const requestId = await openDevRequest();
-    const body = { action: 'approve', requestId, actorId: world.userIds.bob, commandId: 'click-1' };
+    const click = delivery();
+    // Two messages (their bodies differ, so SQS deduplication does not drop the second) of one delivery.
+    await h.send({ action: 'approve', requestId, actorId: world.userIds.bob, commandId: 'try-1' }, click);
+    await h.send({ action: 'approve', requestId, actorId: world.userIds.bob, commandId: 'try-2' }, click);
 
-    await worker({ Records: [record(body, requestId)] }, lambdaContext);
-    const second = await worker({ Records: [record(body, requestId)] }, lambdaContext);
+    await h.settle();
 
-    expect(second.batchItemFailures).toEqual([]);
-    const events = await auditLog.readChain(`request#${requestId}`);
     // Without idempotency the repeat would be refused (already approved) and audited as a rejection.
-    expect(events.map((event) => event.type)).toEqual(['request.created', 'request.approved']);
+    expect(await eventTypes(requestId)).toEqual(['request.created', 'request.approved']);
+  });
+
+  it('processes the same body once per delivery: a second sender is not answered from the first one’s record', async () => {
+    const requestId = await openDevRequest();
+    const body = { action: 'approve', requestId, actorId: world.userIds.bob };
+
+    await h.send(body, delivery());
+    await h.settle();
+    await h.send(body, delivery());
+    await h.settle();
+
+    // The second delivery was processed: refused (already approved) and audited.
+    expect(await eventTypes(requestId)).toEqual(['request.created', 'request.approved', 'request.rejected']);
   });
 
   it('keeps the order of one request group: approve then deny → approved, deny refused and audited', async () => {
     const requestId = await openDevRequest();
 
-    const result = await worker(
-      {
-        Records: [
-          record({ action: 'approve', requestId, actorId: world.userIds.bob }, requestId),
-          record({ action: 'deny', requestId, actorId: world.userIds.carol }, requestId),
-        ],
-      },
-      lambdaContext,
-    );
+    await h.send({ action: 'approve', requestId, actorId: world.userIds.bob }, delivery());
+    await h.send({ action: 'deny', requestId, actorId: world.userIds.carol }, delivery());
+    await h.settle();
 
-    expect(result.batchItemFailures).toEqual([]);
     expect((await statusOf(requestId)).status).toBe('APPROVED');
-    const events = await auditLog.readChain(`request#${requestId}`);
+    const events = await auditLog.readChain(requestChainId(requestId));
     expect(events.map((event) => event.type)).toEqual([
       'request.created',
       'request.approved',
@@ -125,42 +119,52 @@ describe('process-command', () => {
     expect(events[2]?.details).toMatchObject({ action: 'deny', code: 'INVALID_STATE' });
   });
 
-  it('fails a malformed command (for the DLQ) and the rest of its group, while other requests go on', async () => {
+  it('dead-letters a malformed command after its retries while other requests go on', async () => {
     const requestId = await openDevRequest();
     const otherId = await openDevRequest();
-    const bad = record(
-      { action: 'approve', requestId, actorId: world.userIds.bob, extra: 'field' },
-      requestId,
+    const before = await deadLetters();
+    await world.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: world.queues.commands.url,
+        MessageGroupId: requestId,
+        MessageBody: JSON.stringify({
+          action: 'approve',
+          requestId,
+          actorId: world.userIds.bob,
+          extra: 'field',
+          delivery: delivery(),
+        }),
+      }),
     );
-    const after = record({ action: 'approve', requestId, actorId: world.userIds.bob }, requestId);
-    const otherGroup = record({ action: 'approve', requestId: otherId, actorId: world.userIds.bob }, otherId);
+    await h.send({ action: 'approve', requestId, actorId: world.userIds.carol }, delivery());
+    await h.send({ action: 'approve', requestId: otherId, actorId: world.userIds.bob }, delivery());
 
-    const result = await worker({ Records: [bad, after, otherGroup] }, lambdaContext);
+    const first = await h.settle();
 
-    // The failed group's later records go back too (order holds on retry); other groups go on.
-    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual([
-      bad.messageId,
-      after.messageId,
-    ]);
-    expect(await statusOf(requestId)).toEqual({ status: 'PENDING', version: 1 });
+    // The other request went on at once; the malformed command held only its own group.
+    expect(first.failures.length).toBeGreaterThan(0);
     expect(await statusOf(otherId)).toEqual({ status: 'APPROVED', version: 2 });
+    for (let round = 0; round < 10 && (await deadLetters()) === before; round++) await h.settle();
+    // SQS FIFO returns the group's later messages with the failed one, so their receive counts run
+    // out together: the command queued behind the malformed one is dead-lettered with it (both
+    // alarm; the reconciler re-derives what was lost), and the request is untouched.
+    expect(await deadLetters()).toBe(before + 2);
+    expect(await statusOf(requestId)).toEqual({ status: 'PENDING', version: 1 });
   });
 
   it('refuses, once and without retry, an expiry for a request that never became active', async () => {
     const requestId = await openDevRequest();
-    const result = await worker(
-      {
-        Records: [
-          record(
-            { action: 'expire', requestId, grantVersion: 1, expiresAt: new Date().toISOString() },
-            requestId,
-          ),
-        ],
-      },
-      lambdaContext,
+    const before = await deadLetters();
+
+    await h.send(
+      { action: 'expire', requestId, grantVersion: 1, expiresAt: new Date().toISOString() },
+      delivery(),
     );
+    const { failures } = await h.settle();
+
     // Expiring a request that never became active is refused as INVALID_STATE: final, not retried.
-    expect(result.batchItemFailures).toEqual([]);
+    expect(failures).toEqual([]);
+    expect(await deadLetters()).toBe(before);
     expect(await statusOf(requestId)).toEqual({ status: 'PENDING', version: 1 });
   });
 });

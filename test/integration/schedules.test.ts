@@ -26,9 +26,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgeScheduler } from '#adapters/aws/eventbridge-scheduler.ts';
-import { fireDueSchedules } from '#adapters/aws/fire-due-schedules.ts';
 import { SqsWorkQueue } from '#adapters/aws/sqs-work-queue.ts';
+import { DeliverySchema, SCHEDULED_DELIVERY } from '#app/delivery.ts';
 import { atExpression, scheduleName } from '#domain/schedule-expression.ts';
+import { fireDueSchedules } from '../../local/fire-due-schedules.ts';
 import { motoAccount, motoClient, motoClientConfig, testAccountId } from '../support/moto.ts';
 
 const ACCOUNT = testAccountId();
@@ -167,6 +168,40 @@ describe('schedules on moto', () => {
     expect(
       (await fireDueSchedules({ scheduler, sqs, groupName: GROUP, now: minutes(90), queueUrlOf })).fired,
     ).toEqual([]);
+  });
+
+  it('fills in the context attributes EventBridge Scheduler documents, as the service would when it fires', async () => {
+    // Prepare: the delivery a commands-queue schedule carries (shared/app/delivery.ts).
+    const name = scheduleName('start', 'REQ-C');
+    await adapter.ensure({
+      name,
+      at: minutes(30),
+      target: 'commands',
+      messageGroupId: 'REQ-C',
+      body: { action: 'start', requestId: 'REQ-C', delivery: SCHEDULED_DELIVERY },
+    });
+    const { Arn } = await scheduler.send(new GetScheduleCommand({ Name: name, GroupName: GROUP }));
+
+    // Act
+    const result = await fireDueSchedules({ scheduler, sqs, groupName: GROUP, now: minutes(31), queueUrlOf });
+
+    // Assess: the schedule's ARN and its scheduled time (whole seconds, as the service writes it).
+    expect(result.fired).toContain(name);
+    const bodies = (await receive(commands.url)).map((m) => JSON.parse(m.Body ?? 'null'));
+    expect(bodies).toContainEqual({
+      action: 'start',
+      requestId: 'REQ-C',
+      delivery: {
+        by: 'schedule',
+        schedule: Arn,
+        at: minutes(30)
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z'),
+      },
+    });
+    expect(DeliverySchema.safeParse(bodies.find((b) => b.requestId === 'REQ-C')?.delivery).success).toBe(
+      true,
+    );
   });
 
   it('removes a schedule, and removing it again (or one that never was) is fine', async () => {

@@ -1,244 +1,388 @@
-// The grant engine on moto, driven the way AWS would drive it: the access table's stream into the
-// reactor, the commands and provisioning queues into their workers, due schedules fired. Every SDK
-// client carries this file's moto account, a call counter and a fault injector, and the clock is
-// the harness's own, so tests can move time and inject Identity Center faults.
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+// The grant engine on moto, run as deployed: each function's exported handler — its whole middy
+// chain, Powertools Idempotency included — in its own worker thread with its own environment
+// (local/function-host.ts, as `make start` hosts the bundles; here the TypeScript sources), fed by
+// the one emulation of Lambda event sources, rules and Scheduler (local/event-sources.ts) on a
+// clock the test moves (local/clock.ts). Every AWS call a function makes goes through an HTTP proxy
+// in front of moto (local/aws-proxy.ts) that counts calls, injects faults and crashes, and answers
+// in place of moto where moto's semantics differ from AWS's.
+//
+// Moto deviations worked around here:
+// - a repeated CreateAccountAssignment stores a duplicate (AWS keeps one assignment): the proxy
+//   answers a create of an existing assignment as AWS does, without calling moto;
+// - assignments succeed at once: IN_PROGRESS and FAILED are injected by the proxy;
+// - schedules never fire: the event sources fire them on the harness clock;
+// - every SQS message carries moto's one SenderId (not relied on here).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { DescribeUserCommand } from '@aws-sdk/client-identitystore';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { callCounter, faultInjection } from '#adapters/aws/fault-injection.ts';
-import { fireDueSchedules } from '#adapters/aws/fire-due-schedules.ts';
-import { requestFromImage } from '#adapters/aws/stream-images.ts';
-import { makeProcessCommand, QueueCommandSchema } from '#app/commands.ts';
-import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
-import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
-import { makeReactToChange } from '#app/grants/react-to-change.ts';
-import { makeCreateRequest, makeDecideRequest } from '#app/requests.ts';
-import type { Clock } from '#ports/index.ts';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { Delivery } from '#app/delivery.ts';
+import type { CreateRequestInput, DecisionInput } from '#app/requests.ts';
+import { formatIsoDuration } from '#domain/duration.ts';
+import type { AccessRequest } from '#domain/model.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
-import { buildDriftSweep } from '#runtime/drift-sweep.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
-import { pumpQueue, pumpStream, settle } from '../../local/pumps.ts';
-import { motoAccount, motoClientConfig } from './moto.ts';
-import { type PamWorld, SCHEDULE_GROUP } from './pam-world.ts';
+import { type AwsProxy, type FaultRule, startAwsProxy } from '../../local/aws-proxy.ts';
+import { LocalClock } from '../../local/clock.ts';
+import { EventSources, type TickResult } from '../../local/event-sources.ts';
+import { FunctionHost } from '../../local/function-host.ts';
+import { MOTO_REGION, motoClient, motoEndpoint } from './moto.ts';
+import { apiEvent, type PamWorld, SCHEDULE_GROUP } from './pam-world.ts';
 
-export class TestClock implements Clock {
-  private at: number;
-  constructor(start = Date.now()) {
-    this.at = start;
-  }
-  now(): Date {
-    return new Date(this.at);
-  }
-  set(date: Date | string): void {
-    this.at = new Date(date).getTime();
-  }
-  advance(ms: number): void {
-    this.at += ms;
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** Each function's handler and its timeout in the service stack (infra/stacks/hub-service-stack.ts). */
+export const ENGINE_FUNCTIONS = {
+  'handle-api': { timeoutSeconds: 29 },
+  'process-command': { timeoutSeconds: 120 },
+  'provision-access': { timeoutSeconds: 180 },
+  'react-to-change': { timeoutSeconds: 60 },
+  reconcile: { timeoutSeconds: 120 },
+  'sweep-drift': { timeoutSeconds: 900 },
+} as const;
+export type EngineFunction = keyof typeof ENGINE_FUNCTIONS;
+
+/** The fault shapes the grant tests speak in (the SDK command names they were written with). */
+export interface EngineFault {
+  /** e.g. 'CreateAccountAssignmentCommand' (an SSO Admin operation). */
+  readonly command: string;
+  readonly fault: 'throttle' | 'in-progress' | 'failed';
+  readonly times: number;
+  readonly failureReason?: string;
+}
+
+function proxyRule(rule: EngineFault): FaultRule {
+  const operation = rule.command.replace(/Command$/, '');
+  const fault: FaultRule['fault'] =
+    rule.fault === 'throttle'
+      ? { kind: 'throttle' }
+      : {
+          kind: 'status',
+          status: rule.fault === 'failed' ? 'FAILED' : 'IN_PROGRESS',
+          ...(rule.failureReason ? { failureReason: rule.failureReason } : {}),
+        };
+  return { service: 'sso', operation, times: rule.times, fault };
+}
+
+/** An answer from the service in place of moto: `(operation, input) => output | undefined`. */
+export type EngineInterceptor = (operation: string, input: Record<string, unknown>) => unknown;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${status} ${code}: ${message}`);
+    this.name = 'ApiError';
   }
 }
 
-export type CrashPoint = { remaining: number } | undefined;
+export interface GrantHarness {
+  readonly world: PamWorld;
+  readonly clock: {
+    now(): Date;
+    advance(ms: number): void;
+    /** Moves the clock forward to `date` (never back). */
+    set(date: Date | string): void;
+  };
+  readonly proxy: AwsProxy;
+  readonly sources: EventSources;
+  readonly functions: ReadonlyMap<EngineFunction, FunctionHost>;
+  /** The engine's ports on direct moto clients, for the test's own reads (not counted, not faulted). */
+  readonly deps: ReturnType<typeof buildGrantDeps>;
+  readonly faults: { add(...rules: EngineFault[]): void; remaining(): number };
+  /** Answers SSO Admin calls in place of moto while registered; returns the unregister function. */
+  answer(interceptor: EngineInterceptor): () => void;
+  /** Calls per `<service>:<Operation>` made by the functions. */
+  counts(): Record<string, number>;
+  totalCalls(): number;
+  assignmentCalls(): { create: number; delete: number };
+  /** The n-th AWS call from now (0 = the next) made by any function fails as a crash would. */
+  crashAfter(calls: number): void;
+  crashed(): boolean;
+  clearCrash(): void;
+  /** A `/v1` call through handle-api as the person `actorId` (an Identity Store user id). */
+  api(actorId: string, method: string, path: string, body?: unknown): Promise<APIGatewayProxyResult>;
+  createRequest(input: CreateRequestInput): Promise<AccessRequest>;
+  decide(input: DecisionInput): Promise<AccessRequest>;
+  /** Sends a command to the commands queue as `delivery`'s sender would. */
+  send(body: Record<string, unknown>, delivery: Delivery): Promise<void>;
+  /** Runs the event sources until idle (failing retries stop after three passes without progress). */
+  settle(options?: { maxPasses?: number }): Promise<TickResult>;
+  /** A reconciler pass, as its rule would start it (a fresh event id each time). */
+  reconcile(): Promise<unknown>;
+  /** The drift sweep, as its daily rule (or `input` as a direct invocation) would start it. */
+  sweepDrift(input?: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
 
-/** Every AWS call made by the engine passes here: `crash.remaining` calls later, the call throws. */
-function crashInjector(state: { crash: CrashPoint }) {
+function scheduledEvent(world: PamWorld, rule: string, now: Date) {
   return {
-    applyToStack(stack: { add: (...args: unknown[]) => void }) {
-      stack.add(
-        (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-          if (state.crash) {
-            state.crash.remaining -= 1;
-            if (state.crash.remaining < 0) {
-              state.crash = undefined;
-              throw new Error('injected crash');
-            }
-          }
-          return next(args);
-        },
-        { step: 'initialize', name: 'crashInjector', priority: 'high' },
-      );
-    },
+    version: '0',
+    id: `${rule}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: world.accountId,
+    time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: MOTO_REGION,
+    resources: [`arn:aws:events:${MOTO_REGION}:${world.accountId}:rule/${rule}`],
+    detail: {},
   };
 }
 
-/**
- * Answers a call in place of the service when `answer` returns something: how a FAILED assignment
- * is simulated (on AWS nothing was created; a response rewrite on moto would leave one behind).
- */
-type Interceptor = (commandName: string, input: Record<string, unknown>) => unknown;
-
-function interceptor(list: Interceptor[], last: Interceptor) {
-  return {
-    applyToStack(stack: { add: (...args: unknown[]) => void }) {
-      stack.add(
-        (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
-          async (args: { input: Record<string, unknown> }) => {
-            for (const answer of [...list, last]) {
-              const output = answer(context.commandName ?? '', args.input);
-              if (output !== undefined) return { output, response: {} };
-            }
-            return next(args);
-          },
-        { step: 'initialize', name: 'testInterceptor', priority: 'low' },
-      );
-    },
-  };
-}
-
-export function createGrantHarness(world: PamWorld) {
-  const clock = new TestClock();
-  const interceptors: Interceptor[] = [];
-  // Moto deviation: a repeated CreateAccountAssignment stores a duplicate (and one delete removes
-  // one copy); AWS keeps one assignment. The engine may repeat a create after a crash, so the
-  // harness answers a create of an existing assignment as AWS does, without calling moto.
+export async function createGrantHarness(
+  world: PamWorld,
+  options: { functions?: readonly EngineFunction[] } = {},
+): Promise<GrantHarness> {
+  const clock = new LocalClock();
+  const proxy = await startAwsProxy({ upstream: motoEndpoint() });
+  // Moto deviation: a repeated create stores a duplicate; AWS keeps the one assignment.
   const existing = new Set<string>();
   const tupleId = (input: Record<string, unknown>) =>
     `${input.PrincipalId}|${input.TargetId}|${input.PermissionSetArn}`;
-  const awsSemantics: Interceptor = (command, input) => {
-    if (command === 'DeleteAccountAssignmentCommand') existing.delete(tupleId(input));
-    if (command !== 'CreateAccountAssignmentCommand') return undefined;
-    if (!existing.has(tupleId(input))) {
-      existing.add(tupleId(input));
+  const interceptors: EngineInterceptor[] = [];
+  proxy.answer(({ service, operation, input }) => {
+    if (service !== 'sso') return undefined;
+    const fields = (input ?? {}) as Record<string, unknown>;
+    for (const interceptor of interceptors) {
+      const answer = interceptor(operation, fields);
+      if (answer !== undefined) return answer;
+    }
+    if (operation === 'DeleteAccountAssignment') existing.delete(tupleId(fields));
+    if (operation !== 'CreateAccountAssignment') return undefined;
+    if (!existing.has(tupleId(fields))) {
+      existing.add(tupleId(fields));
       return undefined;
     }
     return { AccountAssignmentCreationStatus: { Status: 'SUCCEEDED', RequestId: `repeat-${existing.size}` } };
-  };
-  const calls = callCounter();
-  const faults = faultInjection([]);
-  const crashState: { crash: CrashPoint } = { crash: undefined };
-  const client = <C>(Ctor: new (config: ReturnType<typeof motoClientConfig>) => C): C => {
-    const instance = new Ctor(motoClientConfig());
-    const stack = (instance as unknown as { middlewareStack: { use(p: unknown): void } }).middlewareStack;
-    stack.use(motoAccount(world.accountId));
-    stack.use(calls);
-    stack.use(faults);
-    stack.use(crashInjector(crashState));
-    stack.use(interceptor(interceptors, awsSemantics));
-    return instance;
-  };
-  const dynamo = client(DynamoDBClient as never) as DynamoDBClient;
-  const sqs = client(SQSClient as never) as SQSClient;
-  const ssoAdmin = client(SSOAdminClient as never) as SSOAdminClient;
-  const schedulerClient = client(SchedulerClient as never) as SchedulerClient;
-  const identityStore = client(IdentitystoreClient as never) as IdentitystoreClient;
-  // What Lambda's event sources and EventBridge Scheduler use: never faulted or crashed.
-  const serviceSqs = new SQSClient(motoClientConfig());
-  serviceSqs.middlewareStack.use(motoAccount(world.accountId) as never);
-  const serviceScheduler = new SchedulerClient(motoClientConfig());
-  serviceScheduler.middlewareStack.use(motoAccount(world.accountId) as never);
-  const streams = new DynamoDBStreamsClient(motoClientConfig());
-  streams.middlewareStack.use(motoAccount(world.accountId) as never);
+  });
 
-  const env = process.env as Record<string, string>;
-  const core = buildCoreDeps(
-    {
-      ACCESS_TABLE_NAME: env.ACCESS_TABLE_NAME as string,
-      AUDIT_TABLE_NAME: env.AUDIT_TABLE_NAME as string,
-      IDENTITY_STORE_ID: env.IDENTITY_STORE_ID as string,
-      PAM_CONFIG_FILE: env.PAM_CONFIG_FILE as string,
+  // What each function gets: the world's environment, every AWS call through the proxy (queue URLs
+  // too: the SQS client sends to the queue URL's host), and what Lambda itself sets.
+  const throughProxy = (value: string) => value.replace(motoEndpoint(), proxy.endpoint);
+  const logs = mkdtempSync(path.join(tmpdir(), 'pam-engine-'));
+  const functions = new Map<EngineFunction, FunctionHost>();
+  for (const name of options.functions ?? (Object.keys(ENGINE_FUNCTIONS) as EngineFunction[])) {
+    const { timeoutSeconds } = ENGINE_FUNCTIONS[name];
+    const environment: Record<string, string> = {};
+    for (const [key, value] of Object.entries(world.env)) environment[key] = throughProxy(value);
+    Object.assign(environment, {
+      AWS_ENDPOINT_URL: proxy.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+      POWERTOOLS_SERVICE_NAME: name,
+      TZ: 'UTC',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+    functions.set(
+      name,
+      new FunctionHost({
+        name,
+        module: path.join(ROOT, 'functions', name, 'handler.ts'),
+        exportName: 'handler',
+        environment,
+        timeoutMs: timeoutSeconds * 1000,
+        memoryMb: 512,
+        region: MOTO_REGION,
+        accountId: world.accountId,
+        clock: clock.buffer,
+        logFile: path.join(logs, `${name}.log`),
+      }),
+    );
+  }
+  await Promise.all([...functions.values()].map((host) => host.start()));
+  const invoke = (name: string, event: unknown) => {
+    const host = functions.get(name as EngineFunction);
+    if (!host) return Promise.reject(new Error(`the harness hosts no function ${name}`));
+    return host.invoke(event);
+  };
+
+  // The event sources read straight from moto: the service side is never faulted.
+  const streams = motoClient(DynamoDBStreamsClient, world.accountId);
+  const { Table } = await world.dynamo.send(new DescribeTableCommand({ TableName: world.tables.access }));
+  const queueUrls = new Map(Object.values(world.queues).map((queue) => [queue.arn, queue.url]));
+  const hosted = <T extends { functionName: string }>(specs: T[]) =>
+    specs.filter((spec) => functions.has(spec.functionName as EngineFunction));
+  const sources = new EventSources({
+    region: MOTO_REGION,
+    accountId: world.accountId,
+    sqs: world.sqs,
+    streams,
+    scheduler: world.scheduler,
+    scheduleGroups: [SCHEDULE_GROUP],
+    queueUrlOf: (arn) => {
+      const url = queueUrls.get(arn);
+      if (!url) throw new Error(`no queue with ARN ${arn}`);
+      return url;
     },
-    { dynamo, identityStore, clock },
+    sqsSources: hosted([
+      {
+        name: 'Commands',
+        functionName: 'process-command',
+        queueUrl: world.queues.commands.url,
+        queueArn: world.queues.commands.arn,
+        batchSize: 10,
+        reportBatchItemFailures: true,
+      },
+      {
+        name: 'Provisioning',
+        functionName: 'provision-access',
+        queueUrl: world.queues.provisioning.url,
+        queueArn: world.queues.provisioning.arn,
+        batchSize: 10,
+        reportBatchItemFailures: true,
+      },
+    ]),
+    streamSources: hosted([
+      {
+        name: 'AccessStream',
+        functionName: 'react-to-change',
+        streamArn: Table?.LatestStreamArn as string,
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        maxRetryAttempts: 10,
+        startingPosition: 'TRIM_HORIZON',
+        filters: [JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'REQ#' }] } } } })],
+        onFailureQueueUrl: world.queues.streamFailures.url,
+      },
+    ]),
+    rules: [],
+    invoke,
+    nowMs: () => clock.nowMs(),
+    log: () => {},
+    retryDelaySeconds: 0,
+  });
+
+  // The test's own view of the state, on direct moto clients and the harness clock.
+  const ssoAdmin = motoClient(SSOAdminClient, world.accountId);
+  const deps = buildGrantDeps(
+    buildCoreDeps(
+      {
+        ACCESS_TABLE_NAME: world.tables.access,
+        AUDIT_TABLE_NAME: world.tables.audit,
+        IDENTITY_STORE_ID: world.identityStoreId,
+        PAM_CONFIG_FILE: world.configFile,
+      },
+      { dynamo: world.dynamo, identityStore: world.identityStore, clock },
+    ),
+    world.env,
+    { sqs: world.sqs, ssoAdmin, scheduler: world.scheduler, sleep: async () => {} },
   );
-  const deps = buildGrantDeps(core, process.env, {
-    sqs,
-    ssoAdmin,
-    scheduler: schedulerClient,
-    sleep: async () => {},
-  });
-  const processCommand = makeProcessCommand({
-    ...deps,
-    grants: {
-      scheduler: deps.scheduler,
-      provisioningQueue: deps.provisioningQueue,
-      permissionSets: deps.permissionSets,
-    },
-  });
-  // As provision-access wires it: a first sighting's scheduled re-check runs the scoped sweep.
-  const driftSweep = buildDriftSweep(deps, world.tables.access, { paceMs: 0 });
-  const provision = makeProvisioningWorker({ ...deps, recheckDrift: (scope) => driftSweep(scope) });
-  const react = makeReactToChange(deps);
-  const createRequest = makeCreateRequest(deps);
-  const decide = makeDecideRequest(deps);
-  const position = new Map<string, string>();
-  let streamArn: string | undefined;
 
-  async function accessStreamArn(): Promise<string> {
-    if (!streamArn) {
-      const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: world.tables.access }));
-      streamArn = Table?.LatestStreamArn as string;
+  const userNames = new Map(Object.entries(world.userIds).map(([name, id]) => [id, name]));
+  async function userNameOf(userId: string): Promise<string> {
+    let name = userNames.get(userId);
+    if (!name) {
+      const user = await world.identityStore.send(
+        new DescribeUserCommand({ IdentityStoreId: world.identityStoreId, UserId: userId }),
+      );
+      name = user.UserName as string;
+      userNames.set(userId, name);
     }
-    return streamArn;
+    return name;
   }
 
-  const pumps = [
-    async () =>
-      pumpStream({
-        streams,
-        streamArn: await accessStreamArn(),
-        position,
-        handle: async (record) =>
-          void (await react(
-            requestFromImage(record.dynamodb?.OldImage as Record<string, unknown> | undefined),
-            requestFromImage(record.dynamodb?.NewImage as Record<string, unknown> | undefined),
-          )),
-      }),
-    () =>
-      pumpQueue({
-        sqs: serviceSqs,
-        queueUrl: world.queues.commands.url,
-        maxBatches: 10,
-        handle: async (body) => void (await processCommand(QueueCommandSchema.parse(body))),
-      }),
-    () =>
-      pumpQueue({
-        sqs: serviceSqs,
-        queueUrl: world.queues.provisioning.url,
-        maxBatches: 10,
-        handle: async (body) => void (await provision(ProvisioningMessageSchema.parse(body))),
-      }),
-  ];
+  async function api(actorId: string, method: string, apiPath: string, body?: unknown) {
+    const event = apiEvent(world.accountId, await userNameOf(actorId), method, apiPath, body);
+    return (await invoke('handle-api', event)) as APIGatewayProxyResult;
+  }
+
+  async function requestFrom(result: APIGatewayProxyResult): Promise<AccessRequest> {
+    const answer = JSON.parse(result.body) as { id?: string; error?: { code: string; message: string } };
+    if (result.statusCode >= 400 || !answer.id)
+      throw new ApiError(result.statusCode, answer.error?.code ?? 'UNKNOWN', answer.error?.message ?? '');
+    return (await deps.store.get(answer.id)) as AccessRequest;
+  }
 
   return {
-    clock,
-    calls,
-    faults,
+    world,
+    clock: {
+      now: () => clock.now(),
+      advance: (ms) => clock.advance(ms),
+      set: (date) => clock.advanceTo(new Date(date).getTime()),
+    },
+    proxy,
+    sources,
+    functions,
     deps,
-    processCommand,
-    createRequest,
-    decide,
-    interceptors,
-    /** Crash (throw) on the n-th AWS call from now (0 = the very next one). */
-    crashAfter(calls: number) {
-      crashState.crash = { remaining: calls };
+    faults: {
+      add: (...rules) => {
+        for (const rule of rules) proxy.inject(proxyRule(rule));
+      },
+      remaining: () => proxy.remaining(),
     },
-    /** Whether the crash set with crashAfter has happened (or was never set). */
-    crashed: () => crashState.crash === undefined,
-    clearCrash() {
-      crashState.crash = undefined;
-    },
-    /** Pumps stream and queues until idle. */
-    settle: (maxRounds = 60) => settle(pumps, maxRounds),
-    /** Delivers the schedules due at the harness clock, as EventBridge Scheduler would. */
-    fireDue: () =>
-      fireDueSchedules({
-        scheduler: serviceScheduler,
-        sqs: serviceSqs,
-        groupName: SCHEDULE_GROUP,
-        now: clock.now(),
-        queueUrlOf: (arn) =>
-          arn === world.queues.commands.arn ? world.queues.commands.url : world.queues.provisioning.url,
-      }),
-    /** Create/Delete assignment calls made so far (moto stores duplicates, so count calls). */
-    assignmentCalls() {
-      const counts = calls.counts();
-      return {
-        create: counts['SSOAdminClient.CreateAccountAssignmentCommand'] ?? 0,
-        delete: counts['SSOAdminClient.DeleteAccountAssignmentCommand'] ?? 0,
+    answer(interceptor) {
+      interceptors.push(interceptor);
+      return () => {
+        const index = interceptors.indexOf(interceptor);
+        if (index >= 0) interceptors.splice(index, 1);
       };
+    },
+    counts: () => proxy.counts(),
+    totalCalls: () => proxy.total(),
+    assignmentCalls() {
+      const counts = proxy.counts();
+      return {
+        create: counts['sso:CreateAccountAssignment'] ?? 0,
+        delete: counts['sso:DeleteAccountAssignment'] ?? 0,
+      };
+    },
+    crashAfter: (calls) => proxy.crashAfter(calls),
+    crashed: () => proxy.crashed(),
+    clearCrash: () => proxy.clearCrash(),
+    api,
+    async createRequest(input) {
+      return requestFrom(
+        await api(input.actorId, 'POST', '/v1/requests', {
+          entitlementId: input.entitlementId,
+          accountId: input.accountId,
+          ...(input.accountIds ? { accountIds: input.accountIds } : {}),
+          ...(input.durationMs === undefined ? {} : { duration: formatIsoDuration(input.durationMs) }),
+          ...(input.reason === undefined ? {} : { reason: input.reason }),
+          ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+          ...(input.startAt === undefined ? {} : { startAt: input.startAt }),
+        }),
+      );
+    },
+    async decide(input) {
+      const body =
+        input.action === 'extend'
+          ? {
+              duration: formatIsoDuration(input.additionalMs ?? 0),
+              ...(input.comment ? { reason: input.comment } : {}),
+            }
+          : input.comment
+            ? { comment: input.comment }
+            : {};
+      return requestFrom(
+        await api(input.actorId, 'POST', `/v1/requests/${input.requestId}/${input.action}`, body),
+      );
+    },
+    async send(body, delivery) {
+      await world.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: world.queues.commands.url,
+          MessageGroupId: String(body.requestId),
+          MessageBody: JSON.stringify({ ...body, delivery }),
+        }),
+      );
+    },
+    settle: (settleOptions = {}) => sources.settle({ maxFailingPasses: 3, ...settleOptions }),
+    reconcile: () => invoke('reconcile', scheduledEvent(world, 'ReconcileSchedule', clock.now())),
+    sweepDrift: (input) =>
+      invoke('sweep-drift', input ?? scheduledEvent(world, 'SweepDriftSchedule', clock.now())),
+    async stop() {
+      await Promise.all([...functions.values()].map((host) => host.stop()));
+      await proxy.close();
+      streams.destroy();
+      ssoAdmin.destroy();
     },
   };
 }
-
-export type GrantHarness = ReturnType<typeof createGrantHarness>;

@@ -89,6 +89,8 @@ function configDocument(hubAccountId: string, identityStoreId: string, groupIds:
 
 export interface PamWorld {
   readonly accountId: string;
+  /** The environment the deployed functions get (also set on this process, for in-process handlers). */
+  readonly env: Readonly<Record<string, string>>;
   readonly identityStoreId: string;
   readonly userIds: Readonly<Record<Person, string>>;
   readonly dynamo: DynamoDBClient;
@@ -100,9 +102,20 @@ export interface PamWorld {
   readonly sqs: SQSClient;
   readonly scheduler: SchedulerClient;
   readonly queues: {
-    readonly commands: { readonly url: string; readonly arn: string };
-    readonly provisioning: { readonly url: string; readonly arn: string };
+    readonly commands: QueueRef;
+    readonly provisioning: QueueRef;
+    /** Their dead-letter queues (redrive after 5 and 10 receives, as the service stack sets). */
+    readonly commandsDlq: QueueRef;
+    readonly provisioningDlq: QueueRef;
+    /** The access stream's on-failure destination and the schedules' dead-letter queue. */
+    readonly streamFailures: QueueRef;
+    readonly scheduleDlq: QueueRef;
   };
+}
+
+export interface QueueRef {
+  readonly url: string;
+  readonly arn: string;
 }
 
 export const SCHEDULE_GROUP = 'cloud-pam';
@@ -167,25 +180,32 @@ export async function createPamWorld(): Promise<PamWorld> {
   }
   identityCenter.calls.reset();
 
-  // The two FIFO work queues and the schedule group, as the service stack creates them.
+  // The two FIFO work queues with their dead-letter queues, the failure queues and the schedule
+  // group, as the service stack creates them.
   const sqs = motoClient(SQSClient, accountId);
-  const queue = async (name: string) => {
-    const { QueueUrl } = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: name,
-        Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '30' },
-      }),
-    );
+  const queue = async (name: string, attributes: Record<string, string>): Promise<QueueRef> => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
     if (!QueueUrl) throw new Error('moto returned no QueueUrl');
     return { url: QueueUrl, arn: `arn:aws:sqs:${MOTO_REGION}:${accountId}:${name}` };
   };
-  const commandsQueue = await queue('pam-commands.fifo');
-  const provisioningQueue = await queue('pam-provisioning.fifo');
+  const fifo = { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '30' };
+  const redrive = (dlq: QueueRef, maxReceiveCount: number) => ({
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount }),
+  });
+  const commandsDlq = await queue('pam-commands-dlq.fifo', { FifoQueue: 'true' });
+  const provisioningDlq = await queue('pam-provisioning-dlq.fifo', { FifoQueue: 'true' });
+  const commandsQueue = await queue('pam-commands.fifo', { ...fifo, ...redrive(commandsDlq, 5) });
+  const provisioningQueue = await queue('pam-provisioning.fifo', {
+    ...fifo,
+    ...redrive(provisioningDlq, 10),
+  });
+  const streamFailures = await queue('pam-stream-failures', {});
+  const scheduleDlq = await queue('pam-schedule-dlq', {});
   const scheduler = motoClient(SchedulerClient, accountId);
   await scheduler.send(new CreateScheduleGroupCommand({ Name: SCHEDULE_GROUP }));
   writeFileSync(configFile, JSON.stringify(config));
 
-  Object.assign(process.env, {
+  const env: Record<string, string> = {
     AWS_ENDPOINT_URL: motoEndpoint(),
     AWS_REGION: MOTO_REGION,
     AWS_ACCESS_KEY_ID: AccessKey.AccessKeyId,
@@ -203,12 +223,15 @@ export async function createPamWorld(): Promise<PamWorld> {
     PROVISIONING_QUEUE_ARN: provisioningQueue.arn,
     SCHEDULER_GROUP_NAME: SCHEDULE_GROUP,
     SCHEDULER_ROLE_ARN: `arn:aws:iam::${accountId}:role/pam-scheduler`,
+    SCHEDULES_DLQ_ARN: scheduleDlq.arn,
     POWERTOOLS_SERVICE_NAME: 'test',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
-  });
+  };
+  Object.assign(process.env, env);
   return {
+    env,
     accountId,
     identityStoreId,
     userIds,
@@ -220,7 +243,14 @@ export async function createPamWorld(): Promise<PamWorld> {
     permissionSetArns,
     sqs,
     scheduler,
-    queues: { commands: commandsQueue, provisioning: provisioningQueue },
+    queues: {
+      commands: commandsQueue,
+      provisioning: provisioningQueue,
+      commandsDlq,
+      provisioningDlq,
+      streamFailures,
+      scheduleDlq,
+    },
   };
 }
 

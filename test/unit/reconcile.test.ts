@@ -31,6 +31,9 @@ import {
 } from '../support/grant-fakes.ts';
 
 const MINUTE = 60_000;
+/** Every command a pass sends names the pass as its delivery. */
+const PASS_ID = 'rule-event-1';
+const DELIVERY = { by: 'reconciler', pass: PASS_ID };
 
 function harness(
   options: {
@@ -45,7 +48,8 @@ function harness(
     now: options.now ?? at(20),
   });
   const deps = { ...t.deps, ...options.deps };
-  const reconcile = makeReconciler(deps, options.reconciler);
+  const pass = makeReconciler(deps, options.reconciler);
+  const reconcile = () => pass({ passId: PASS_ID });
   const worker = makeProvisioningWorker(deps);
   return {
     ...t,
@@ -105,6 +109,7 @@ describe('reconcile: 1. overdue grants expire', () => {
           requestId: request.id,
           grantVersion: grantOf(request).grantVersion,
           expiresAt: grantOf(request).expiresAt,
+          delivery: DELIVERY,
         },
       })),
     );
@@ -141,7 +146,7 @@ describe('reconcile: 2. approval timeouts', () => {
     const report = await t.reconcile();
 
     expect(t.commandsQueue.sent).toEqual([
-      { messageGroupId: old.id, body: { action: 'timeout', requestId: old.id } },
+      { messageGroupId: old.id, body: { action: 'timeout', requestId: old.id, delivery: DELIVERY } },
     ]);
     expect(t.commandsQueue.bodies().some((body) => body.requestId === fresh.id)).toBe(false);
     expect(report.sent.timeout).toBe(1);
@@ -158,7 +163,9 @@ describe('reconcile: 2. approval timeouts', () => {
 
     t.clock.set(at(14));
     await t.reconcile();
-    expect(t.commandsQueue.bodies()).toEqual([{ action: 'timeout', requestId: extending.id }]);
+    expect(t.commandsQueue.bodies()).toEqual([
+      { action: 'timeout', requestId: extending.id, delivery: DELIVERY },
+    ]);
   });
 
   it('expires an overdue EXTENSION_PENDING grant instead of also timing its extension out', async () => {
@@ -184,7 +191,7 @@ describe('reconcile: 3. lost starts', () => {
     t.clock.set(at(3));
     const report = await t.reconcile();
     expect(t.commandsQueue.sent).toEqual([
-      { messageGroupId: approved.id, body: { action: 'start', requestId: approved.id } },
+      { messageGroupId: approved.id, body: { action: 'start', requestId: approved.id, delivery: DELIVERY } },
     ]);
     expect(report.sent.start).toBe(1);
   });
@@ -199,7 +206,9 @@ describe('reconcile: 3. lost starts', () => {
 
     t.clock.set(at(32));
     await t.reconcile();
-    expect(t.commandsQueue.bodies()).toEqual([{ action: 'start', requestId: scheduled.id }]);
+    expect(t.commandsQueue.bodies()).toEqual([
+      { action: 'start', requestId: scheduled.id, delivery: DELIVERY },
+    ]);
   });
 });
 
@@ -292,7 +301,12 @@ describe('reconcile: 5. users disabled or deleted in the Identity Store', () => 
     expect(t.commandsQueue.sent).toEqual([
       {
         messageGroupId: active.id,
-        body: { action: 'system-revoke', requestId: active.id, reason: DISABLED_USER_REASON },
+        body: {
+          action: 'system-revoke',
+          requestId: active.id,
+          reason: DISABLED_USER_REASON,
+          delivery: DELIVERY,
+        },
       },
     ]);
     expect(report.revokeNeeded).toEqual([
@@ -365,7 +379,7 @@ describe('reconcile: 5. users disabled or deleted in the Identity Store', () => 
       groupsOf: (userId) => directory.groupsOf(userId),
     };
 
-    await makeReconciler({ ...t.deps, directory: counting })();
+    await makeReconciler({ ...t.deps, directory: counting })({ passId: PASS_ID });
 
     expect(reads).toEqual([U.eve]);
   });
@@ -417,7 +431,7 @@ describe('reconcile: 6. leases', () => {
         status === 'PROVISIONING' ? { items: [] } : store.listByStatus(status, page),
     };
 
-    await makeReconciler({ ...t.deps, store: staleListing })();
+    await makeReconciler({ ...t.deps, store: staleListing })({ passId: PASS_ID });
 
     expect(t.provisioningQueue.bodies('release')).toEqual([]);
     expect(await t.tuples.get(tuple)).toMatchObject({ holders: { [provisioning.id]: 'ACTIVE' } });
@@ -535,6 +549,8 @@ describe('reconcile: a bounded pass', () => {
     const report = await t.reconcile();
 
     expect(report.failures).toEqual([expect.objectContaining({ step: 'acquire', subject: unmanaged.id })]);
-    expect(t.commandsQueue.bodies()).toEqual([{ action: 'timeout', requestId: other.id }]);
+    expect(t.commandsQueue.bodies()).toEqual([
+      { action: 'timeout', requestId: other.id, delivery: DELIVERY },
+    ]);
   });
 });

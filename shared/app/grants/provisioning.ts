@@ -15,7 +15,7 @@ import { scheduleName } from '#domain/schedule-expression.ts';
 import type { AssignmentTuple, OperationStatus, TupleLease } from '#ports/grants.ts';
 import { DEFAULT_POLL_DELAYS_MS, type GrantDeps } from './deps.ts';
 import type { ProvisioningMessage } from './messages.ts';
-import { permissionSetGroup, tupleGroup } from './tuples.ts';
+import { permissionSetGroup, tupleGroup, tupleKey } from './tuples.ts';
 
 const WANTS_ACCESS = new Set(['PROVISIONING', 'ACTIVE', 'EXTENSION_PENDING']);
 
@@ -65,8 +65,13 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
     return status;
   }
 
-  async function tell(body: Record<string, unknown> & { requestId: string }): Promise<void> {
-    await deps.commandsQueue.send({ messageGroupId: body.requestId, body });
+  /** Tells the commands queue the outcome for a request, as one delivery per lease write. */
+  async function tell(
+    lease: TupleLease,
+    body: Record<string, unknown> & { requestId: string },
+  ): Promise<void> {
+    const delivery = { by: 'provisioning', lease: tupleKey(lease.tuple), version: lease.version };
+    await deps.commandsQueue.send({ messageGroupId: body.requestId, body: { ...body, delivery } });
   }
 
   /** Drives a lease towards "assigned iff it has holders", as far as one message may. */
@@ -130,7 +135,7 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
         const holders = Object.fromEntries(Object.keys(lease.holders).map((id) => [id, 'ACTIVE' as const]));
         const next = await save(lease, { assigned: true, pending: undefined, holders });
         for (const requestId of newlyActive) {
-          await tell({ action: 'assignment-succeeded', requestId, accountId: lease.tuple.accountId });
+          await tell(next, { action: 'assignment-succeeded', requestId, accountId: lease.tuple.accountId });
         }
         return { lease: next, result: 'assigned' };
       }
@@ -142,7 +147,7 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
       );
       const next = await save(lease, { pending: undefined, holders });
       for (const requestId of failed) {
-        await tell({
+        await tell(next, {
           action: 'assignment-failed',
           requestId,
           accountId: lease.tuple.accountId,
@@ -176,11 +181,11 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
       });
       if (lease.assigned && !lease.pending) {
         // Another grant already holds this tuple: nothing to call, only to tell.
-        await tell({ action: 'assignment-succeeded', requestId, accountId: tuple.accountId });
+        await tell(lease, { action: 'assignment-succeeded', requestId, accountId: tuple.accountId });
         return 'assigned';
       }
     } else if (lease.assigned && !lease.pending) {
-      await tell({ action: 'assignment-succeeded', requestId, accountId: tuple.accountId });
+      await tell(lease, { action: 'assignment-succeeded', requestId, accountId: tuple.accountId });
       return 'assigned';
     }
     return advance(lease);

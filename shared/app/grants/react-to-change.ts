@@ -4,6 +4,7 @@
 // deduplication, idempotent schedules, lease reference counting), so stream retries are harmless.
 import type { AccessRequest } from '#domain/model.ts';
 import { scheduleName } from '#domain/schedule-expression.ts';
+import { type Delivery, SCHEDULED_DELIVERY } from '../delivery.ts';
 import type { GrantDeps } from './deps.ts';
 import { tupleGroup, tuplesOf } from './tuples.ts';
 
@@ -20,7 +21,12 @@ export function startScheduleName(requestId: string): string {
 export function makeReactToChange(
   deps: Pick<GrantDeps, 'permissionSets' | 'provisioningQueue' | 'commandsQueue' | 'scheduler' | 'metrics'>,
 ) {
-  return async (before: AccessRequest | undefined, after: AccessRequest | undefined): Promise<string[]> => {
+  /** `delivery`: the stream record being reacted to (its eventID), for the commands it sends. */
+  return async (
+    before: AccessRequest | undefined,
+    after: AccessRequest | undefined,
+    delivery: Extract<Delivery, { by: 'stream' }>,
+  ): Promise<string[]> => {
     if (!after) return [];
     const done: string[] = [];
     const entered = (status: string) => after.status === status && before?.status !== status;
@@ -28,7 +34,7 @@ export function makeReactToChange(
     if (entered('APPROVED')) {
       await deps.commandsQueue.send({
         messageGroupId: after.id,
-        body: { action: 'start', requestId: after.id },
+        body: { action: 'start', requestId: after.id, delivery },
       });
       done.push('start');
     }
@@ -53,6 +59,7 @@ export function makeReactToChange(
           requestId: after.id,
           grantVersion: grant.grantVersion,
           expiresAt: grant.expiresAt,
+          delivery: SCHEDULED_DELIVERY,
         },
       });
       done.push('schedule-expiry');

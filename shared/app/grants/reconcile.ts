@@ -116,7 +116,9 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
   const maxMessages = options.maxMessages ?? DEFAULT_MAX_MESSAGES;
   const stuckAfterMs = options.stuckAfterMs ?? STUCK_AFTER_MS;
 
-  return async function reconcile(): Promise<ReconcileReport> {
+  /** `passId`: this pass's id (the rule's event id), so a retried pass is one delivery of its commands. */
+  return async function reconcile(pass: { readonly passId: string }): Promise<ReconcileReport> {
+    const delivery = { by: 'reconciler', pass: pass.passId } as const;
     const now = deps.clock.now();
     const nowMs = now.getTime();
     const sent: Record<ReconcileAction, number> = {
@@ -166,7 +168,7 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
     const command = (
       action: 'expire' | 'timeout' | 'start',
       body: { readonly requestId: string } & Record<string, unknown>,
-    ) => send('commands', action, body.requestId, { action, ...body });
+    ) => send('commands', action, body.requestId, { action, ...body, delivery });
     const acquire = (requestId: string, tuple: AssignmentTuple) =>
       send('provisioning', 'acquire', tupleGroup(tuple), { op: 'acquire', requestId, tuple });
     const release = (requestId: string, tuple: AssignmentTuple) =>
@@ -274,6 +276,7 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
           action: 'system-revoke',
           requestId: request.id,
           reason: DISABLED_USER_REASON,
+          delivery,
         });
         revokeNeeded.push({
           requestId: request.id,
