@@ -199,7 +199,15 @@ const decisionCommand = (
     const answer = await api.call('POST', `/v1/requests/${id}/${action}`, {
       body: comment === undefined ? {} : { comment },
     });
-    return printRequest(context, answer);
+    const code = printRequest(context, answer);
+    if (action === 'revoke' && !context.flags.json) {
+      const view = parseAnswer(RequestViewSchema, answer, 'a request');
+      // The deny that ends sessions already issued is per (permission set, user), in every account.
+      context.print(
+        `note: every session of ${view.permissionSetName} that ${view.requesterId} signed in to before this revocation now ends, in every account (a deny on the permission set, lifted after one session duration); other grants of it need a new sign-in.`,
+      );
+    }
+    return code;
   },
 });
 

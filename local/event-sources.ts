@@ -29,7 +29,7 @@ import {
   type GetRecordsCommandOutput,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { GetScheduleCommand, ListSchedulesCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -38,9 +38,8 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { parseAtExpression } from '#domain/schedule-expression.ts';
 import { compilePattern, type Matcher } from './event-pattern.ts';
-import { fireDueSchedules } from './fire-due-schedules.ts';
+import { fireDueSchedules, readSchedules, type ScheduleCache } from './fire-due-schedules.ts';
 
 /** Seconds before a failed SQS message is visible again (AWS: the queue's visibility timeout). */
 export const RETRY_DELAY_S = 2;
@@ -144,6 +143,7 @@ export class EventSources {
   private readonly filters = new Map<string, Matcher[]>();
   private readonly nextDue = new Map<string, number>();
   private readonly scheduleAttempts = new Map<string, number>();
+  private readonly scheduleCache: ScheduleCache = new Map();
   private lock: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -240,23 +240,9 @@ export class EventSources {
 
   private async scheduleTimes(): Promise<number[]> {
     const times: number[] = [];
-    for (const group of this.options.scheduleGroups) {
-      let token: string | undefined;
-      do {
-        const page = await this.options.scheduler.send(
-          new ListSchedulesCommand({ GroupName: group, ...(token ? { NextToken: token } : {}) }),
-        );
-        for (const summary of page.Schedules ?? []) {
-          if (!summary.Name) continue;
-          const schedule = await this.options.scheduler.send(
-            new GetScheduleCommand({ GroupName: group, Name: summary.Name }),
-          );
-          if (schedule.ScheduleExpression?.startsWith('at('))
-            times.push(parseAtExpression(schedule.ScheduleExpression).getTime());
-        }
-        token = page.NextToken ?? undefined;
-      } while (token);
-    }
+    for (const group of this.options.scheduleGroups)
+      for (const { reading } of await readSchedules(this.options.scheduler, group, this.scheduleCache))
+        if (reading.kind === 'one-time') times.push(reading.at.getTime());
     return times;
   }
 
@@ -294,6 +280,7 @@ export class EventSources {
           now: new Date(now),
           queueUrlOf: this.options.queueUrlOf,
           attempts: this.scheduleAttempts,
+          cache: this.scheduleCache,
         });
         schedules.push(...result.fired);
         work += result.fired.length + result.deadLettered.length + result.failed.length;

@@ -38,6 +38,8 @@ export interface FireDueSchedulesOptions {
   readonly queueUrlOf: (arn: string) => string;
   /** Failed delivery attempts per schedule ARN, kept by the caller between calls. */
   readonly attempts?: Map<string, number>;
+  /** Schedules already read, kept by the caller between calls. */
+  readonly cache?: ScheduleCache;
 }
 
 export interface FireResult {
@@ -93,26 +95,42 @@ function isNotFound(error: unknown): boolean {
   );
 }
 
-async function listNames(scheduler: SchedulerClient, groupName: string): Promise<string[]> {
-  const names: string[] = [];
+/** What the emulation knows of one schedule, read once per modification (see `ScheduleCache`). */
+export type ScheduleReading =
+  | { readonly kind: 'one-time'; readonly at: Date; readonly schedule: ScheduleDetails }
+  | { readonly kind: 'other' }
+  | { readonly kind: 'unsupported'; readonly error: string };
+
+/**
+ * GetSchedule answers by schedule, keyed by `<group>|<name>` and valid while ListSchedules reports
+ * the same LastModificationDate: a tick reads only schedules that are new or changed, not every one
+ * (a busy local runtime holds hundreds of expiry and sweep schedules).
+ */
+export type ScheduleCache = Map<string, { readonly modified: string; readonly reading: ScheduleReading }>;
+
+async function listSummaries(
+  scheduler: SchedulerClient,
+  groupName: string,
+): Promise<{ name: string; modified: string }[]> {
+  const names: { name: string; modified: string }[] = [];
   let nextToken: string | undefined;
   do {
     const page = await scheduler.send(
       new ListSchedulesCommand({ GroupName: groupName, State: 'ENABLED', NextToken: nextToken }),
     );
-    for (const summary of page.Schedules ?? []) if (summary.Name) names.push(summary.Name);
+    for (const summary of page.Schedules ?? [])
+      if (summary.Name)
+        names.push({ name: summary.Name, modified: summary.LastModificationDate?.toISOString() ?? '' });
     nextToken = page.NextToken ?? undefined;
   } while (nextToken);
   return names;
 }
 
-/** The schedule when it is due at `now`; undefined when it is not (yet) or no longer exists. */
-async function dueSchedule(
+async function readSchedule(
   scheduler: SchedulerClient,
   groupName: string,
   name: string,
-  now: Date,
-): Promise<DueSchedule | undefined> {
+): Promise<ScheduleReading | undefined> {
   let raw: unknown;
   try {
     raw = await scheduler.send(new GetScheduleCommand({ Name: name, GroupName: groupName }));
@@ -125,18 +143,57 @@ async function dueSchedule(
     const issues = parsed.error.issues.map(
       (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
     );
-    throw new UnsupportedScheduleError(name, `unexpected GetSchedule response: ${issues.join('; ')}`);
+    return {
+      kind: 'unsupported',
+      error: new UnsupportedScheduleError(name, `unexpected GetSchedule response: ${issues.join('; ')}`)
+        .message,
+    };
   }
   const schedule = parsed.data;
-  if (schedule.State && schedule.State !== 'ENABLED') return undefined;
-  // Recurring schedules (rate, cron) are not one-time schedules; this function leaves them alone.
-  if (!schedule.ScheduleExpression.startsWith('at(')) return undefined;
+  if (schedule.State && schedule.State !== 'ENABLED') return { kind: 'other' };
+  // Recurring schedules (rate, cron) are not one-time schedules; the emulation leaves them alone.
+  if (!schedule.ScheduleExpression.startsWith('at(')) return { kind: 'other' };
   if ((schedule.ScheduleExpressionTimezone ?? 'UTC') !== 'UTC')
-    throw new UnsupportedScheduleError(name, `time zone ${schedule.ScheduleExpressionTimezone} is not UTC`);
+    return {
+      kind: 'unsupported',
+      error: new UnsupportedScheduleError(name, `time zone ${schedule.ScheduleExpressionTimezone} is not UTC`)
+        .message,
+    };
   if (schedule.ActionAfterCompletion !== 'DELETE')
-    throw new UnsupportedScheduleError(name, 'ActionAfterCompletion is not DELETE');
-  const at = parseAtExpression(schedule.ScheduleExpression);
-  return at.getTime() <= now.getTime() ? { at, schedule } : undefined;
+    return {
+      kind: 'unsupported',
+      error: new UnsupportedScheduleError(name, 'ActionAfterCompletion is not DELETE').message,
+    };
+  return { kind: 'one-time', at: parseAtExpression(schedule.ScheduleExpression), schedule };
+}
+
+/** Every enabled schedule of the group, read through the cache (GetSchedule only for new or changed ones). */
+export async function readSchedules(
+  scheduler: SchedulerClient,
+  groupName: string,
+  cache: ScheduleCache = new Map(),
+): Promise<{ name: string; reading: ScheduleReading }[]> {
+  const summaries = await listSummaries(scheduler, groupName);
+  const listed = new Set(summaries.map((s) => `${groupName}|${s.name}`));
+  for (const key of cache.keys()) if (key.startsWith(`${groupName}|`) && !listed.has(key)) cache.delete(key);
+  const out: { name: string; reading: ScheduleReading }[] = [];
+  const stale = summaries.filter(
+    (s) => cache.get(`${groupName}|${s.name}`)?.modified !== s.modified || !s.modified,
+  );
+  for (let start = 0; start < stale.length; start += GET_CONCURRENCY) {
+    const batch = stale.slice(start, start + GET_CONCURRENCY);
+    const readings = await Promise.all(batch.map((s) => readSchedule(scheduler, groupName, s.name)));
+    batch.forEach((summary, index) => {
+      const reading = readings[index];
+      if (reading) cache.set(`${groupName}|${summary.name}`, { modified: summary.modified, reading });
+      else cache.delete(`${groupName}|${summary.name}`);
+    });
+  }
+  for (const summary of summaries) {
+    const cached = cache.get(`${groupName}|${summary.name}`);
+    if (cached) out.push({ name: summary.name, reading: cached.reading });
+  }
+  return out;
 }
 
 /** The target input with the context attributes the service fills in at invocation. */
@@ -165,21 +222,10 @@ export async function fireDueSchedules(options: FireDueSchedulesOptions): Promis
   const attempts = options.attempts ?? new Map<string, number>();
   const due: DueSchedule[] = [];
   const unsupported: FireResult['unsupported'] = [];
-  const names = await listNames(scheduler, groupName);
-  for (let start = 0; start < names.length; start += GET_CONCURRENCY) {
-    const batch = names.slice(start, start + GET_CONCURRENCY);
-    const found = await Promise.all(
-      batch.map(async (name) => {
-        try {
-          return await dueSchedule(scheduler, groupName, name, now);
-        } catch (error) {
-          if (!(error instanceof UnsupportedScheduleError)) throw error;
-          unsupported.push({ name, error: error.message });
-          return undefined;
-        }
-      }),
-    );
-    for (const schedule of found) if (schedule) due.push(schedule);
+  for (const { name, reading } of await readSchedules(scheduler, groupName, options.cache)) {
+    if (reading.kind === 'unsupported') unsupported.push({ name, error: reading.error });
+    else if (reading.kind === 'one-time' && reading.at.getTime() <= now.getTime())
+      due.push({ at: reading.at, schedule: reading.schedule });
   }
   due.sort((a, b) => a.at.getTime() - b.at.getTime() || (a.schedule.Name < b.schedule.Name ? -1 : 1));
 

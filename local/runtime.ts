@@ -17,8 +17,10 @@ import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import { parseIsoDuration } from '#domain/duration.ts';
 import { WIRING_FILE, type WiringManifest, wiringManifestSchema } from '../infra/wiring/manifest.ts';
+import { startAwsProxy } from './aws-proxy.ts';
 import { LocalClock } from './clock.ts';
 import { EventSources, ratePeriodMs, type TickResult } from './event-sources.ts';
+import { type FakeIdentityCenter, startFakeIdentityCenter } from './fake-identity-center.ts';
 import { FunctionHost } from './function-host.ts';
 import { LocalGateway } from './gateway.ts';
 import { DEMO_USERS, type SeededDirectory, seedDirectory } from './identity.ts';
@@ -54,7 +56,10 @@ export interface ClockAdvance {
 
 export interface LocalRuntime {
   readonly apiUrl: string;
+  /** Every AWS service at one endpoint: moto, with Identity Center's SSO Admin API answered by the fake. */
   readonly awsEndpoint: string;
+  /** The fake Identity Center (SSO Admin) with AWS's documented semantics (local/fake-identity-center.ts). */
+  readonly identityCenter: FakeIdentityCenter;
   readonly region: string;
   readonly hubAccountId: string;
   readonly credentials: AccountCredentials;
@@ -151,13 +156,42 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     for (const account of accounts)
       credentials.set(account, await accountCredentials(moto.endpoint, region, account));
     const hubCredentials = credentials.get(hubAccountId) as AccountCredentials;
+
+    // Identity Center lives in the hub (moto has one instance per account): its identity store is
+    // moto's, discovered and seeded there; its SSO Admin side (permission sets, assignments,
+    // provisioning) is the fake with AWS's documented semantics, on the same instance.
+    const identityStore = new IdentitystoreClient({
+      endpoint: moto.endpoint,
+      region,
+      credentials: hubCredentials,
+    });
+    const motoSsoAdmin = new SSOAdminClient({ endpoint: moto.endpoint, region, credentials: hubCredentials });
+    const directory = await seedDirectory(
+      motoSsoAdmin,
+      identityStore,
+      Object.keys(manifest.identityCenter.groupIds),
+    );
+    identityStore.destroy();
+    motoSsoAdmin.destroy();
+    const clock = new LocalClock();
+    const identityCenter = await startFakeIdentityCenter({
+      instanceArn: directory.instanceArn,
+      identityStoreId: directory.identityStoreId,
+      now: () => clock.nowMs(),
+    });
+    stops.push(() => identityCenter.close());
+    // The runtime's one AWS endpoint: moto, with Identity Center's SSO Admin calls sent to the fake.
+    // The functions, the runtime's own clients and a person with any AWS client all use it.
+    const aws = await startAwsProxy({ upstream: moto.endpoint, routes: { sso: identityCenter.endpoint } });
+    stops.push(() => aws.close());
+
     const clientCache = new Map<string, AccountClients>();
     const clients = (account: string): AccountClients => {
       let found = clientCache.get(account);
       if (!found) {
         const creds = credentials.get(account);
         if (!creds) throw new Error(`no credentials for account ${account}`);
-        found = clientsFor(moto.endpoint, region, creds);
+        found = clientsFor(aws.endpoint, region, creds);
         clientCache.set(account, found);
       }
       return found;
@@ -166,19 +200,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.push(async () => {
       for (const set of clientCache.values()) for (const client of Object.values(set)) client.destroy();
     });
-
-    // Identity Center lives in the hub (moto has one instance per account).
-    const identityStore = new IdentitystoreClient({
-      endpoint: moto.endpoint,
-      region,
-      credentials: hubCredentials,
-    });
-    const directory = await seedDirectory(
-      hub.ssoAdmin,
-      identityStore,
-      Object.keys(manifest.identityCenter.groupIds),
-    );
-    identityStore.destroy();
 
     const substitutions = new Map<string, string>([
       [manifest.identityCenter.instanceArn, directory.instanceArn],
@@ -194,7 +215,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Handlers.
     mkdirSync(path.join(stateDir, 'logs'), { recursive: true });
     mkdirSync(path.join(stateDir, 'run'), { recursive: true });
-    const clock = new LocalClock();
     const functions = new Map<string, FunctionHost>();
     const resolvedEnv = new Map<string, Record<string, string>>();
     for (const fn of manifest.functions) {
@@ -239,7 +259,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             AWS_ACCESS_KEY_ID: creds.accessKeyId,
             AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
             // Every SDK client in the bundle reaches moto.
-            AWS_ENDPOINT_URL: moto.endpoint,
+            AWS_ENDPOINT_URL: aws.endpoint,
             // There is no X-Ray daemon locally.
             POWERTOOLS_TRACE_ENABLED: 'false',
             TZ: 'UTC',
@@ -278,7 +298,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       .filter((name): name is string => Boolean(name));
     const skipped: string[] = [];
     const streams = new DynamoDBStreamsClient({
-      endpoint: moto.endpoint,
+      endpoint: aws.endpoint,
       region,
       credentials: hubCredentials,
     });
@@ -423,7 +443,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         {
           version: LOCAL_FILE_VERSION,
           apiUrl,
-          awsEndpoint: moto.endpoint,
+          awsEndpoint: aws.endpoint,
           region,
           hubAccountId,
           // moto's credentials for the hub account: they open nothing outside this process's moto.
@@ -443,7 +463,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     return {
       apiUrl,
-      awsEndpoint: moto.endpoint,
+      awsEndpoint: aws.endpoint,
+      identityCenter,
       region,
       hubAccountId,
       credentials: hubCredentials,

@@ -211,7 +211,8 @@ function toEntitlement(entitlement: EntitlementOutput, partition: string): Entit
     requireReason: entitlement.requireReason,
     ...(entitlement.ticketPattern === undefined ? {} : { ticketPattern: entitlement.ticketPattern }),
     breakGlass: entitlement.breakGlass,
-    strictExpiry: entitlement.strictExpiry,
+    // Privileged implies strict: omitted means true for a privileged entitlement.
+    strictExpiry: entitlement.strictExpiry ?? entitlement.privileged,
     privileged: entitlement.privileged,
   };
 }

@@ -6,6 +6,7 @@
 // Convention: every message written here starts with "expected", so the formatter can tell our own
 // messages from zod's defaults (which it rewrites) and every line reads `field.path: expected …`.
 import { z } from 'zod';
+import { everyoneDenySize, policySize, ROLE_INLINE_POLICY_LIMIT, userDenySize } from '#domain/deny-policy.ts';
 import { DURATION_JSON_PATTERN, formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
 
 // One grammar for config, API and domain (shared/domain/duration.ts); re-exported for config callers.
@@ -216,8 +217,18 @@ const IAM_PATH = /^\/(?:[\u0021-\u007E]+\/)?$/;
 const ACTION = /^(?:\*|[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+)$/;
 const CONDITION_OPERATOR = /^(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+$/;
 
-/** Inline policies share the permission set's 32 KiB inline-policy quota with cloud-pam's revocation denies. */
-export const INLINE_POLICY_MAX_CHARS = 16_384;
+/**
+ * Distinct users whose revocation denies a permission set must always have room for beside its own
+ * inline policy (shared/domain/deny-policy.ts); beyond them revocation falls back to one
+ * permission-set-wide deny, for which room is reserved too.
+ */
+export const REVOCATION_RESERVE = 10;
+/**
+ * An inline policy shares the role's 10,240-character inline-policy quota (IAM quotas, whitespace not
+ * counted) with cloud-pam's revocation denies: it may use what the reserve leaves.
+ */
+export const INLINE_POLICY_MAX_CHARS =
+  ROLE_INLINE_POLICY_LIMIT - everyoneDenySize() - REVOCATION_RESERVE * userDenySize();
 
 const oneOrMany = <T extends z.ZodType>(item: T, what: string) =>
   z.union([item, z.array(item).min(1)], { error: `expected ${what} or a non-empty list of them` });
@@ -281,11 +292,11 @@ export const policyDocumentSchema = z
     }),
   })
   .superRefine((document, ctx) => {
-    const size = JSON.stringify(document).length;
+    const size = policySize(JSON.stringify(document));
     if (size > INLINE_POLICY_MAX_CHARS) {
       ctx.addIssue({
         code: 'custom',
-        message: `expected at most ${INLINE_POLICY_MAX_CHARS} characters of policy JSON (this one has ${size})`,
+        message: `expected at most ${INLINE_POLICY_MAX_CHARS} non-whitespace characters of policy JSON (this one has ${size}): the role's inline policies are limited to ${ROLE_INLINE_POLICY_LIMIT}, and room for ${REVOCATION_RESERVE} users' revocation denies plus one permission-set-wide deny is reserved`,
         path: [],
       });
     }
@@ -427,10 +438,10 @@ export const entitlementSchema = z.strictObject({
     0,
     'Groups whose members may activate without approval (flagged, reviewed later).',
   ).default([]),
-  strictExpiry: z
-    .boolean()
-    .default(false)
-    .meta({ description: 'At expiry also deny sessions already issued (not only remove the assignment).' }),
+  strictExpiry: z.boolean().optional().meta({
+    description:
+      'At expiry also deny sessions already issued (not only remove the assignment). Omitted: true when privileged, else false; a privileged entitlement cannot set false.',
+  }),
   privileged: z.boolean().default(false).meta({
     description: 'Must be true when the guardrails say so; forces approval.required ≥ 2 and no auto-approve.',
   }),
@@ -553,6 +564,13 @@ export function entitlementRuleIssues(entitlement: DeepPartial<EntitlementOutput
     issues.push({
       path: ['defaultDuration'],
       message: `expected a duration ≤ maxDuration (${formatIsoDuration(maxDuration)}), got ${formatIsoDuration(defaultDuration)}`,
+    });
+  }
+  if (entitlement.privileged === true && entitlement.strictExpiry === false) {
+    issues.push({
+      path: ['strictExpiry'],
+      message:
+        'expected true (or omitted) for a privileged entitlement: at expiry its sessions already issued must end too',
     });
   }
   if (approval?.autoApprove === true && approval.required !== undefined && approval.required > 1) {

@@ -10,6 +10,10 @@ export const GRANT_METRICS = {
   grantActivated: 'GrantActivated',
   grantExpired: 'GrantExpired',
   grantRevoked: 'GrantRevoked',
+  /** Revocation denies of a permission set no longer fit: one permission-set-wide deny replaced them. */
+  denyFallback: 'DenyFallback',
+  /** Percent of a permission set's role inline-policy quota (10,240 characters) in use. */
+  inlinePolicyBudgetUsed: 'InlinePolicyBudgetUsed',
   /** Milliseconds from the provisioning message to the assignment's SUCCEEDED status. */
   provisioningLatency: 'ProvisioningLatency',
 } as const;

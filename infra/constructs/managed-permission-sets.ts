@@ -197,8 +197,27 @@ export class ManagedPermissionSets extends Construct {
         actions: ['sso:ProvisionPermissionSet', 'sso:DescribePermissionSetProvisioningStatus'],
         resources: this.assignmentResources(),
       }),
+      // Provisioning is tracked to every account: which are stale, and which provisioning is in flight.
+      new PolicyStatement({
+        actions: ['sso:ListAccountsForProvisionedPermissionSet'],
+        resources: this.permissionSetResources(),
+      }),
+      new PolicyStatement({
+        actions: ['sso:ListPermissionSetProvisioningStatus'],
+        resources: [this.instanceArn],
+      }),
     );
     this.allowSelfAccountProvisioning(fn);
+  }
+
+  /** Find the accounts whose provisioned permission set is not the latest (the reconciler). */
+  allowProvisioningReads(fn: PamFunction): void {
+    fn.addPermissions(
+      new PolicyStatement({
+        actions: ['sso:ListAccountsForProvisionedPermissionSet'],
+        resources: this.permissionSetResources(),
+      }),
+    );
   }
 
   private permissionSetResources(): string[] {

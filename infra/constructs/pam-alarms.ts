@@ -106,11 +106,41 @@ export class PamAlarms extends Construct {
     );
   }
 
-  private alarm(id: string, metric: IMetric, description: string): Alarm {
-    const alarm = new Alarm(this, id, {
-      metric,
+  /** Alarms when the metric's maximum over 5 minutes reaches `threshold` (a level, not a count). */
+  watchLevel(
+    id: string,
+    metricName: string,
+    serviceName: string,
+    threshold: number,
+    description: string,
+  ): Alarm {
+    return this.alarm(
+      id,
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: serviceName },
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      description,
+      { threshold, comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD },
+    );
+  }
+
+  private alarm(
+    id: string,
+    metric: IMetric,
+    description: string,
+    when: { threshold: number; comparisonOperator: ComparisonOperator } = {
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    },
+  ): Alarm {
+    const alarm = new Alarm(this, id, {
+      metric,
+      threshold: when.threshold,
+      comparisonOperator: when.comparisonOperator,
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: description,

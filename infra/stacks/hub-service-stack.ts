@@ -140,6 +140,7 @@ export class HubServiceStack extends Stack {
       .allowDirectoryRead(identityCenter);
     this.permissionSets.allowAssignmentReads(this.reconcile);
     this.permissionSets.allowInlinePolicyReads(this.reconcile);
+    this.permissionSets.allowProvisioningReads(this.reconcile);
 
     // Paced to leave Identity Center capacity for revocations, so it may run for minutes.
     this.sweepDrift = new PamFunction(this, 'SweepDrift', {
@@ -294,6 +295,19 @@ export class HubServiceStack extends Stack {
       GRANT_METRICS.revocationFailed,
       'process-command',
       revocationFailed,
+    );
+    this.alarms.watchLevel(
+      'InlinePolicyBudget',
+      GRANT_METRICS.inlinePolicyBudgetUsed,
+      'provision-access',
+      80,
+      "A permission set's inline policy uses 80 % or more of the 10,240 characters IAM allows a role: further revocations will fall back to a permission-set-wide deny that makes everyone sign in again.",
+    );
+    this.alarms.watchMetric(
+      'DenyFallback',
+      GRANT_METRICS.denyFallback,
+      'provision-access',
+      "Revocation denies no longer fit a permission set's role policy: every session of that permission set issued before the cut-off is denied (everyone signs in again). See the system audit chain (deny.fallback).",
     );
     this.alarms.watchMetric(
       'DriftDetected',

@@ -22,6 +22,7 @@ export const AUDIT_EVENT_TYPES = [
   'drift.detected',
   'drift.removed',
   'system.rejected',
+  'deny.fallback',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -31,15 +31,28 @@ export interface IdentityCenter {
   /** Re-provisions the permission set to every account it is provisioned to. */
   provisionPermissionSet(permissionSetArn: string): Promise<OperationStatus>;
   permissionSetProvisioningStatus(operationId: string): Promise<OperationStatus>;
+  /** Accounts whose provisioned version is not the permission set's latest (a deny not yet there). */
+  staleAccounts(permissionSetArn: string): Promise<readonly string[]>;
+  /** The provisioning of this permission set still IN_PROGRESS (one at a time), if any. */
+  provisioningInProgress(permissionSetArn: string): Promise<string | undefined>;
 }
 
-/** A session deny a permission set must carry until `removeAt` (ISO-8601 UTC times). */
+/**
+ * A session deny a permission set must carry until `removeAt` (ISO-8601 UTC times): sessions of
+ * `userId` issued before `endedAt` (the cut-off). One per (permission set, user), widened, never
+ * repeated; `userId` '*' is the permission-set-wide deny (every session issued before the cut-off).
+ */
 export interface DenyRecord {
   readonly permissionSetArn: string;
   readonly userId: string;
   readonly endedAt: string;
   readonly removeAt: string;
+  /** The requests whose ending put it there (their deletions widen the cut-off). */
+  readonly requestIds?: readonly string[];
 }
+
+/** The permission-set-wide deny's user id in the ledger. */
+export const EVERYONE = '*';
 
 /**
  * The denies cloud-pam has added and that are still in force. The inline policy stays the source
@@ -47,7 +60,9 @@ export interface DenyRecord {
  * that changes the permission set) gets its denies back from the reconciler.
  */
 export interface DenyLedger {
-  /** Records the deny (idempotent: the same deny recorded twice is one record). */
+  /** The deny of (permission set, user), if one was ever recorded (live or not). */
+  get(permissionSetArn: string, userId: string): Promise<DenyRecord | undefined>;
+  /** Records the deny, replacing the (permission set, user) record: callers merge first. */
   record(entry: DenyRecord): Promise<void>;
   /** Denies whose `removeAt` is after `now`. */
   live(now: Date): Promise<readonly DenyRecord[]>;
@@ -93,6 +108,8 @@ export interface TupleLease {
   readonly assigned: boolean;
   /** An operation in flight (create or delete), to poll instead of repeating the call. */
   readonly pending?: { readonly kind: 'create' | 'delete'; readonly operationId: string };
+  /** When a deletion of the assignment was last seen SUCCEEDED (a deny's cut-off widens to it). */
+  readonly deletedAt?: string;
   readonly version: number;
   readonly updatedAt: string;
 }

@@ -37,6 +37,7 @@ export const grantEnvShape = {
 export const powertoolsMetrics: GrantMetrics = {
   count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
   latency: (name, ms) => metrics.addMetric(name, MetricUnit.Milliseconds, ms),
+  percent: (name, value) => metrics.addMetric(name, MetricUnit.Percent, value),
 };
 
 /** SDK clients to use instead of the defaults (tests and the local runtime add middleware). */

@@ -573,6 +573,7 @@ describe('alarms and dashboard', () => {
     ['RevocationFailed', 'provision-access'],
     ['RevocationFailed', 'process-command'],
     ['DriftDetected', 'sweep-drift'],
+    ['DenyFallback', 'provision-access'],
   ])('alarms on any %s from %s', (metric, emitter) => {
     service.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'CloudPam',
@@ -580,6 +581,18 @@ describe('alarms and dashboard', () => {
       Dimensions: [{ Name: 'service', Value: emitter }],
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: onlyIdOf(service, 'AWS::SNS::Topic', 'AlarmsTopic') }],
+    });
+  });
+
+  it('alarms when a permission set’s role policy reaches 80 % of its 10,240-character budget', () => {
+    service.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'CloudPam',
+      MetricName: 'InlinePolicyBudgetUsed',
+      Dimensions: [{ Name: 'service', Value: 'provision-access' }],
+      Statistic: 'Maximum',
+      Threshold: 80,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       AlarmActions: [{ Ref: onlyIdOf(service, 'AWS::SNS::Topic', 'AlarmsTopic') }],
     });
   });

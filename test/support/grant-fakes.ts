@@ -46,7 +46,7 @@ export function fixturePermissionSets(
 // ---------------------------------------------------------------------------------------------
 // Identity Center
 
-type Op = { kind: 'create' | 'delete' | 'provision'; tuple?: AssignmentTuple };
+type Op = { kind: 'create' | 'delete' | 'provision'; tuple?: AssignmentTuple; permissionSetArn?: string };
 export type IdentityCenterOperation = keyof IdentityCenter;
 
 /**
@@ -112,6 +112,8 @@ export class FakeIdentityCenter implements IdentityCenter {
       if (op.kind === 'create') this.assign(op.tuple);
       if (op.kind === 'delete') this.unassign(op.tuple);
     }
+    if (status === 'SUCCEEDED' && op.kind === 'provision' && op.permissionSetArn)
+      this.unprovisioned.delete(op.permissionSetArn);
     return status === 'FAILED'
       ? { status, operationId, failureReason: 'injected failure' }
       : { status, operationId };
@@ -150,16 +152,30 @@ export class FakeIdentityCenter implements IdentityCenter {
   async putInlinePolicy(permissionSetArn: string, document: string): Promise<void> {
     this.record('putInlinePolicy', permissionSetArn, document);
     this.policies.set(permissionSetArn, document);
+    this.unprovisioned.add(permissionSetArn);
   }
+
+  /** Permission sets whose latest definition some account does not have yet. */
+  readonly unprovisioned = new Set<string>();
 
   async provisionPermissionSet(permissionSetArn: string): Promise<OperationStatus> {
     this.record('provisionPermissionSet', permissionSetArn);
-    return this.start({ kind: 'provision' });
+    return this.start({ kind: 'provision', permissionSetArn });
   }
 
   async permissionSetProvisioningStatus(operationId: string): Promise<OperationStatus> {
     this.record('permissionSetProvisioningStatus', operationId);
     return this.answer(operationId);
+  }
+
+  async staleAccounts(permissionSetArn: string): Promise<readonly string[]> {
+    this.record('staleAccounts', permissionSetArn);
+    return this.unprovisioned.has(permissionSetArn) ? ['000000000000'] : [];
+  }
+
+  async provisioningInProgress(permissionSetArn: string): Promise<string | undefined> {
+    this.record('provisioningInProgress', permissionSetArn);
+    return undefined;
   }
 }
 
@@ -259,6 +275,12 @@ export class RecordingMetrics implements GrantMetrics {
   latency(name: Parameters<GrantMetrics['latency']>[0], ms: number): void {
     this.latencies.push({ name, ms });
   }
+
+  readonly percents: { name: string; value: number }[] = [];
+
+  percent(name: Parameters<GrantMetrics['percent']>[0], value: number): void {
+    this.percents.push({ name, value });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,11 +324,13 @@ export class InMemoryDriftSeenStore implements DriftSeenStore {
 export class InMemoryDenyLedger implements DenyLedger {
   readonly records = new Map<string, DenyRecord>();
 
+  async get(permissionSetArn: string, userId: string): Promise<DenyRecord | undefined> {
+    const record = this.records.get(`${permissionSetArn}|${userId}`);
+    return record ? copy(record) : undefined;
+  }
+
   async record(entry: DenyRecord): Promise<void> {
-    this.records.set(
-      `${entry.permissionSetArn}|${entry.userId}|${entry.endedAt}|${entry.removeAt}`,
-      copy(entry),
-    );
+    this.records.set(`${entry.permissionSetArn}|${entry.userId}`, copy(entry));
   }
 
   async live(now: Date): Promise<readonly DenyRecord[]> {

@@ -3,13 +3,13 @@
 // (local/function-host.ts, as `make start` hosts the bundles; here the TypeScript sources), fed by
 // the one emulation of Lambda event sources, rules and Scheduler (local/event-sources.ts) on a
 // clock the test moves (local/clock.ts). Every AWS call a function makes goes through an HTTP proxy
-// in front of moto (local/aws-proxy.ts) that counts calls, injects faults and crashes, and answers
-// in place of moto where moto's semantics differ from AWS's.
+// (local/aws-proxy.ts) that counts calls and injects faults and crashes; it forwards to moto, and
+// Identity Center (the `sso` signing name) to the world's fake with AWS's documented semantics
+// (local/fake-identity-center.ts), whose clock is the harness's.
 //
 // Moto deviations worked around here:
-// - a repeated CreateAccountAssignment stores a duplicate (AWS keeps one assignment): the proxy
-//   answers a create of an existing assignment as AWS does, without calling moto;
-// - assignments succeed at once: IN_PROGRESS and FAILED are injected by the proxy;
+// - moto's Identity Center deletes and provisions at once, keeps no per-account state, stores
+//   duplicate assignments and evaluates nothing: the fake Identity Center stands in for it;
 // - schedules never fire: the event sources fire them on the harness clock;
 // - every SQS message carries moto's one SenderId (not relied on here).
 import { mkdtempSync } from 'node:fs';
@@ -19,7 +19,6 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeUserCommand } from '@aws-sdk/client-identitystore';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { Delivery } from '#app/delivery.ts';
 import type { CreateRequestInput, DecisionInput } from '#app/requests.ts';
@@ -141,11 +140,11 @@ export async function createGrantHarness(
   options: { functions?: readonly EngineFunction[] } = {},
 ): Promise<GrantHarness> {
   const clock = new LocalClock();
-  const proxy = await startAwsProxy({ upstream: motoEndpoint() });
-  // Moto deviation: a repeated create stores a duplicate; AWS keeps the one assignment.
-  const existing = new Set<string>();
-  const tupleId = (input: Record<string, unknown>) =>
-    `${input.PrincipalId}|${input.TargetId}|${input.PermissionSetArn}`;
+  world.useClock(() => clock.nowMs());
+  const proxy = await startAwsProxy({
+    upstream: motoEndpoint(),
+    routes: { sso: world.identityCenter.fake.endpoint },
+  });
   const interceptors: EngineInterceptor[] = [];
   proxy.answer(({ service, operation, input }) => {
     if (service !== 'sso') return undefined;
@@ -154,13 +153,7 @@ export async function createGrantHarness(
       const answer = interceptor(operation, fields);
       if (answer !== undefined) return answer;
     }
-    if (operation === 'DeleteAccountAssignment') existing.delete(tupleId(fields));
-    if (operation !== 'CreateAccountAssignment') return undefined;
-    if (!existing.has(tupleId(fields))) {
-      existing.add(tupleId(fields));
-      return undefined;
-    }
-    return { AccountAssignmentCreationStatus: { Status: 'SUCCEEDED', RequestId: `repeat-${existing.size}` } };
+    return undefined;
   });
 
   // What each function gets: the world's environment, every AWS call through the proxy (queue URLs
@@ -174,6 +167,7 @@ export async function createGrantHarness(
     for (const [key, value] of Object.entries(world.env)) environment[key] = throughProxy(value);
     Object.assign(environment, {
       AWS_ENDPOINT_URL: proxy.endpoint,
+      AWS_ENDPOINT_URL_SSO_ADMIN: proxy.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: name,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
       POWERTOOLS_SERVICE_NAME: name,
@@ -261,7 +255,7 @@ export async function createGrantHarness(
   });
 
   // The test's own view of the state, on direct moto clients and the harness clock.
-  const ssoAdmin = motoClient(SSOAdminClient, world.accountId);
+  const ssoAdmin = world.identityCenter.client;
   const deps = buildGrantDeps(
     buildCoreDeps(
       {
@@ -382,7 +376,7 @@ export async function createGrantHarness(
       await Promise.all([...functions.values()].map((host) => host.stop()));
       await proxy.close();
       streams.destroy();
-      ssoAdmin.destroy();
+      await world.stop();
     },
   };
 }

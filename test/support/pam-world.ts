@@ -16,9 +16,11 @@ import {
 } from '@aws-sdk/client-identitystore';
 import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { parseConfig } from '#config/load.ts';
-import { createIdentityCenterFixture, type IdentityCenterFixture } from './identity-center.ts';
+import { type FakeIdentityCenter, startFakeIdentityCenter } from '../../local/fake-identity-center.ts';
+import { createIdentityCenterFixture } from './identity-center.ts';
 import { MOTO_REGION, motoClient, motoEndpoint, testAccountId } from './moto.ts';
 import { createTables, testTableNames } from './tables.ts';
 
@@ -97,7 +99,22 @@ export interface PamWorld {
   readonly identityStore: IdentitystoreClient;
   readonly tables: ReturnType<typeof testTableNames>;
   readonly configFile: string;
-  readonly identityCenter: IdentityCenterFixture;
+  /**
+   * Identity Center for the engine: the fake with AWS's documented semantics (local/fake-identity-center.ts;
+   * moto cannot show per-account provisioning, deletions that take time, or what a session may do),
+   * on the instance and identity store moto made for this account. Its clock is `Date.now` until a
+   * harness sets its own (`useClock`).
+   */
+  readonly identityCenter: {
+    readonly fake: FakeIdentityCenter;
+    /** An SSO Admin client on the fake. */
+    readonly client: SSOAdminClient;
+    readonly instanceArn: string;
+    readonly identityStoreId: string;
+  };
+  /** Drives the fake Identity Center's clock (epoch milliseconds). */
+  useClock(now: () => number): void;
+  stop(): Promise<void>;
   readonly permissionSetArns: Readonly<Record<string, string>>;
   readonly sqs: SQSClient;
   readonly scheduler: SchedulerClient;
@@ -132,7 +149,26 @@ export async function createPamWorld(): Promise<PamWorld> {
   const tables = testTableNames();
   await createTables(dynamo, tables);
 
-  const identityCenter = await createIdentityCenterFixture(accountId);
+  const moto = await createIdentityCenterFixture(accountId);
+  let clockNow: () => number = Date.now;
+  const fake = await startFakeIdentityCenter({
+    instanceArn: moto.instanceArn,
+    identityStoreId: moto.identityStoreId,
+    now: () => clockNow(),
+  });
+  const ssoAdmin = new SSOAdminClient({
+    endpoint: fake.endpoint,
+    region: MOTO_REGION,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    maxAttempts: 1,
+  });
+  const identityCenter = {
+    fake,
+    client: ssoAdmin,
+    instanceArn: moto.instanceArn,
+    identityStoreId: moto.identityStoreId,
+  };
+  moto.client.destroy();
   const identityStore = motoClient(IdentitystoreClient, accountId);
   const identityStoreId = identityCenter.identityStoreId;
   const groupIds: Record<string, string> = {};
@@ -176,9 +212,17 @@ export async function createPamWorld(): Promise<PamWorld> {
   const permissionSetArns: Record<string, string> = {};
   for (const entitlement of config.entitlements) {
     const name = entitlement.target.permissionSet.name;
-    permissionSetArns[name] ??= await identityCenter.createPermissionSet(name);
+    if (permissionSetArns[name]) continue;
+    const { PermissionSet } = await ssoAdmin.send(
+      new CreatePermissionSetCommand({
+        InstanceArn: identityCenter.instanceArn,
+        Name: name,
+        SessionDuration: 'PT1H',
+      }),
+    );
+    permissionSetArns[name] = PermissionSet?.PermissionSetArn as string;
   }
-  identityCenter.calls.reset();
+  fake.resetCalls();
 
   // The two FIFO work queues with their dead-letter queues, the failure queues and the schedule
   // group, as the service stack creates them.
@@ -216,6 +260,7 @@ export async function createPamWorld(): Promise<PamWorld> {
     IDENTITY_STORE_ID: identityStoreId,
     PAM_CONFIG_FILE: configFile,
     IDENTITY_CENTER_INSTANCE_ARN: identityCenter.instanceArn,
+    AWS_ENDPOINT_URL_SSO_ADMIN: fake.endpoint,
     PERMISSION_SET_ARNS: JSON.stringify(permissionSetArns),
     COMMANDS_QUEUE_URL: commandsQueue.url,
     COMMANDS_QUEUE_ARN: commandsQueue.arn,
@@ -240,6 +285,13 @@ export async function createPamWorld(): Promise<PamWorld> {
     tables,
     configFile,
     identityCenter,
+    useClock: (now: () => number) => {
+      clockNow = now;
+    },
+    async stop() {
+      ssoAdmin.destroy();
+      await fake.close();
+    },
     permissionSetArns,
     sqs,
     scheduler,

@@ -4,12 +4,16 @@
 import { describe, expect, it } from 'vitest';
 import { QueueCommandSchema } from '#app/commands.ts';
 import type { GrantDeps } from '#app/grants/deps.ts';
-import { SESSION_DURATION_MS } from '#app/grants/deps.ts';
+import { CUTOFF_SKEW_MS, SESSION_DURATION_MS } from '#app/grants/deps.ts';
 import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { DISABLED_USER_REASON, makeReconciler, type ReconcilerOptions } from '#app/grants/reconcile.ts';
 import { permissionSetGroup, tupleGroup, tuplesOf } from '#app/grants/tuples.ts';
-import { denyRemovalTimes, withDeny } from '#domain/deny-policy.ts';
+import { applyDeny, denyRemovalTimes } from '#domain/deny-policy.ts';
+
+const withDeny = (document: string | undefined, entry: { userId: string; cutoff: Date; removeAt: Date }) =>
+  applyDeny(document, entry).document;
+
 import type { AccessRequest, RequestStatus } from '#domain/model.ts';
 import type { AssignmentTuple } from '#ports/grants.ts';
 import type { AccessStore, Directory } from '#ports/index.ts';
@@ -321,16 +325,17 @@ describe('reconcile: 5. users disabled or deleted in the Identity Store', () => 
           permissionSetArn: tuple.permissionSetArn,
           userId: U.dan,
           endedAt: at(30).toISOString(),
-          removeAt: new Date(at(30).getTime() + SESSION_DURATION_MS).toISOString(),
+          requestId: active.id,
         },
       },
     ]);
 
-    // The provisioning worker really removes the assignment and denies sessions already issued.
+    // The provisioning worker really removes the assignment and denies sessions already issued, from
+    // the moment the deletion completed (plus the skew margin): here the pass's own time.
     await t.drainProvisioning();
     expect(t.identityCenter.has(tuple)).toBe(false);
     expect(denyRemovalTimes(t.identityCenter.policy(tuple.permissionSetArn))).toEqual([
-      new Date(at(90).getTime()),
+      new Date(at(30).getTime() + CUTOFF_SKEW_MS + SESSION_DURATION_MS),
     ]);
     expect(await t.tuples.get(tuple)).toMatchObject({ holders: {}, assigned: false });
 
@@ -443,7 +448,7 @@ describe('reconcile: 7. deny statements past their removal time', () => {
     const t = harness({ now: at(90) });
     const [due, later] = t.permissionSets.all();
     if (!due || !later) throw new Error('fixture has permission sets');
-    const entry = (removeAt: Date) => ({ userId: U.eve, endedAt: at(0), removeAt });
+    const entry = (removeAt: Date) => ({ userId: U.eve, cutoff: at(0), removeAt });
     t.identityCenter.setPolicy(due.arn, withDeny(undefined, entry(at(60))));
     t.identityCenter.setPolicy(later.arn, withDeny(undefined, entry(at(120))));
 
@@ -467,6 +472,7 @@ describe('reconcile: 7. denies in force that a policy rewrite dropped', () => {
       userId,
       endedAt: endedAt.toISOString(),
       removeAt: new Date(endedAt.getTime() + SESSION_DURATION_MS).toISOString(),
+      requestIds: [],
     });
     const dropped = record(U.eve, at(20));
     const present = record(U.oscar, at(25));
@@ -475,15 +481,16 @@ describe('reconcile: 7. denies in force that a policy rewrite dropped', () => {
     // A deploy rewrote the policy: only `present` is there (it was re-added since, say).
     t.identityCenter.setPolicy(
       set.arn,
-      withDeny(undefined, { userId: U.oscar, endedAt: at(25), removeAt: new Date(present.removeAt) }),
+      withDeny(undefined, { userId: U.oscar, cutoff: at(25), removeAt: new Date(present.removeAt) }),
     );
 
     // Act
     const report = await t.reconcile();
 
     // Assess: exactly the dropped one, in the permission set's group; the worker puts it back.
+    const { removeAt: _removeAt, requestIds: _ids, ...asSent } = dropped;
     expect(t.provisioningQueue.sent).toEqual([
-      { messageGroupId: permissionSetGroup(set.arn), body: { op: 'deny-add', ...dropped } },
+      { messageGroupId: permissionSetGroup(set.arn), body: { op: 'deny-add', ...asSent } },
     ]);
     expect(report.sent['deny-add']).toBe(1);
     await t.drainProvisioning();
@@ -514,13 +521,18 @@ describe('reconcile: 7. denies in force that a policy rewrite dropped', () => {
       permissionSetArn: set.arn,
       userId: U.eve,
       endedAt: at(0).toISOString(),
-      removeAt: at(60).toISOString(),
     };
 
     await expect(worker(message)).rejects.toThrow();
 
     expect(await t.denies.live(at(1))).toEqual([
-      { permissionSetArn: set.arn, userId: U.eve, endedAt: message.endedAt, removeAt: message.removeAt },
+      {
+        permissionSetArn: set.arn,
+        userId: U.eve,
+        endedAt: message.endedAt,
+        removeAt: at(60).toISOString(),
+        requestIds: [],
+      },
     ]);
   });
 });

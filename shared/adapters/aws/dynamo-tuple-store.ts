@@ -19,8 +19,16 @@ function keyOf(tuple: AssignmentTuple) {
 }
 
 function leaseOf(item: Record<string, unknown>): TupleLease {
-  const { tuple, holders, assigned, pending, version, updatedAt } = item as unknown as TupleLease;
-  return { tuple, holders, assigned, ...(pending ? { pending } : {}), version, updatedAt };
+  const { tuple, holders, assigned, pending, deletedAt, version, updatedAt } = item as unknown as TupleLease;
+  return {
+    tuple,
+    holders,
+    assigned,
+    ...(pending ? { pending } : {}),
+    ...(deletedAt ? { deletedAt } : {}),
+    version,
+    updatedAt,
+  };
 }
 
 export class DynamoTupleStore implements TupleStore {

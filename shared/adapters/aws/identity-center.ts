@@ -21,6 +21,8 @@ import {
   DescribePermissionSetProvisioningStatusCommand,
   GetInlinePolicyForPermissionSetCommand,
   ListAccountAssignmentsCommand,
+  ListAccountsForProvisionedPermissionSetCommand,
+  ListPermissionSetProvisioningStatusCommand,
   ProvisionPermissionSetCommand,
   PutInlinePolicyToPermissionSetCommand,
   type SSOAdminClient,
@@ -74,6 +76,19 @@ const assignmentsPageSchema = z.object({
 });
 
 const inlinePolicySchema = z.object({ InlinePolicy: z.string().nullish() });
+const accountsPageSchema = z.object({
+  AccountIds: z.array(z.string()).nullish(),
+  NextToken: z.string().nullish(),
+});
+const provisioningPageSchema = z.object({
+  PermissionSetsProvisioningStatus: z
+    .array(z.object({ RequestId: z.string().min(1), Status: z.string().nullish() }))
+    .nullish(),
+  NextToken: z.string().nullish(),
+});
+const provisioningDetailSchema = z.object({
+  PermissionSetProvisioningStatus: operationStatusSchema.extend({ PermissionSetArn: z.string().nullish() }),
+});
 
 function parse<T extends z.ZodType>(schema: T, operation: string, value: unknown): z.infer<T> {
   const result = schema.safeParse(value);
@@ -263,6 +278,64 @@ export class SsoAdminIdentityCenter implements IdentityCenter {
       parse(provisioningStatusSchema, 'DescribePermissionSetProvisioningStatus', response)
         .PermissionSetProvisioningStatus,
     );
+  }
+
+  async staleAccounts(permissionSetArn: string): Promise<readonly string[]> {
+    const accounts: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const response = await this.withRetry((c) =>
+        c.send(
+          new ListAccountsForProvisionedPermissionSetCommand({
+            InstanceArn: this.instanceArn,
+            PermissionSetArn: permissionSetArn,
+            ProvisioningStatus: 'LATEST_PERMISSION_SET_NOT_PROVISIONED',
+            MaxResults: LIST_PAGE_SIZE,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        ),
+      );
+      const page = parse(accountsPageSchema, 'ListAccountsForProvisionedPermissionSet', response);
+      accounts.push(...(page.AccountIds ?? []));
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+    return accounts;
+  }
+
+  async provisioningInProgress(permissionSetArn: string): Promise<string | undefined> {
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const response = await this.withRetry((c) =>
+        c.send(
+          new ListPermissionSetProvisioningStatusCommand({
+            InstanceArn: this.instanceArn,
+            Filter: { Status: 'IN_PROGRESS' },
+            MaxResults: LIST_PAGE_SIZE,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        ),
+      );
+      const page = parse(provisioningPageSchema, 'ListPermissionSetProvisioningStatus', response);
+      for (const { RequestId } of page.PermissionSetsProvisioningStatus ?? []) {
+        const detail = parse(
+          provisioningDetailSchema,
+          'DescribePermissionSetProvisioningStatus',
+          await this.withRetry((c) =>
+            c.send(
+              new DescribePermissionSetProvisioningStatusCommand({
+                InstanceArn: this.instanceArn,
+                ProvisionPermissionSetRequestId: RequestId,
+              }),
+            ),
+          ),
+        ).PermissionSetProvisioningStatus;
+        if (detail.PermissionSetArn === permissionSetArn && detail.Status === 'IN_PROGRESS') return RequestId;
+      }
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+    return undefined;
   }
 
   /**

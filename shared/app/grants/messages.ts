@@ -1,5 +1,6 @@
 // The provisioning queue's contract. Every body is validated with zod before anything acts on it.
 import { z } from 'zod';
+import { EVERYONE } from '#ports/grants.ts';
 
 const requestId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');
 // AWS names permission sets `…:permissionSet/ssoins-…/ps-…`; moto 5.2.1 answers `…:instance/ssoins-…/ps-…`.
@@ -18,15 +19,32 @@ export const TupleSchema = z.strictObject({
 export const ProvisioningMessageSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('acquire'), requestId, tuple: TupleSchema }),
   z.strictObject({ op: z.literal('release'), requestId, tuple: TupleSchema }),
-  z.strictObject({ op: z.literal('check'), tuple: TupleSchema }),
+  // `at` tells repeated checks apart: FIFO content-based deduplication would drop a re-enqueued
+  // check with the body of one sent in the last 5 minutes.
+  z.strictObject({ op: z.literal('check'), tuple: TupleSchema, at: z.iso.datetime().optional() }),
+  // A session deny: sessions of `userId` ('*': everyone's) issued before `endedAt` (the decision),
+  // widened to when `requestId`'s assignments were deleted. `removeAt` is accepted from older senders
+  // and ignored: it always follows from the cut-off.
   z.strictObject({
     op: z.literal('deny-add'),
     permissionSetArn,
-    userId: z.string().min(1).max(64),
+    userId: z.union([z.string().min(1).max(64), z.literal(EVERYONE)]),
     endedAt: z.iso.datetime(),
-    removeAt: z.iso.datetime(),
+    requestId: requestId.optional(),
+    removeAt: z.iso.datetime().optional(),
   }),
+  // A deletion completed: widen (permission set, user)'s deny to it, if one is in force.
+  z.strictObject({ op: z.literal('deny-widen'), permissionSetArn, userId: z.string().min(1).max(64) }),
   z.strictObject({ op: z.literal('deny-sweep'), permissionSetArn }),
+  // Provision the permission set to every account whose provisioned version is stale (the reconciler).
+  z.strictObject({ op: z.literal('ps-provision'), permissionSetArn }),
+  // An in-flight provisioning to poll again (IN_PROGRESS after the worker's budget).
+  z.strictObject({
+    op: z.literal('ps-check'),
+    permissionSetArn,
+    operationId: z.string().min(1).max(256),
+    at: z.iso.datetime(),
+  }),
   // The drift sweep's re-check of one (account, permission set) once a sighting's grace has passed.
   z.strictObject({
     op: z.literal('drift-check'),

@@ -3,7 +3,7 @@
 // status and its audit event are committed. If that commit then fails, the command is retried
 // (and dead-lettered with an alarm); access is already on its way out.
 import type { AccessRequest } from '#domain/model.ts';
-import { type GrantDeps, SESSION_DURATION_MS } from './deps.ts';
+import type { GrantDeps } from './deps.ts';
 import { permissionSetGroup, tupleGroup, tuplesOf } from './tuples.ts';
 
 const HOLDS_OR_AWAITS = new Set(['APPROVED', 'SCHEDULED', 'PROVISIONING', 'ACTIVE', 'EXTENSION_PENDING']);
@@ -31,16 +31,17 @@ export function makeNarrowing(
       (after.status === 'REVOKED' || before.snapshot.strictExpiry || before.snapshot.kind !== 'aws-role');
     const first = tuples[0];
     if (deny && first) {
-      // The request's own end time, so the statement (its Sid) can be recomputed from the record.
-      const now = after.endedAt ? new Date(after.endedAt) : deps.clock.now();
+      // At once with the decision time as the cut-off; the provisioning worker widens it to when the
+      // request's assignments are gone in every account (their deletion may take minutes).
+      const decided = after.endedAt ? new Date(after.endedAt) : deps.clock.now();
       await deps.provisioningQueue.send({
         messageGroupId: permissionSetGroup(first.permissionSetArn),
         body: {
           op: 'deny-add',
           permissionSetArn: first.permissionSetArn,
           userId: before.requesterId,
-          endedAt: now.toISOString(),
-          removeAt: new Date(now.getTime() + SESSION_DURATION_MS).toISOString(),
+          endedAt: decided.toISOString(),
+          requestId: before.id,
         },
       });
     }

@@ -8,14 +8,43 @@
 //   holds); 4. poll with backoff; IN_PROGRESS after the budget → re-enqueue `check`, don't block;
 //   5. SUCCEEDED → holders ACTIVE, tell the commands queue; FAILED → tell it, drop those holders.
 // release: drop the holder; delete only when no holder is left; after the deletion SUCCEEDED read
-//   the lease again and re-create if a holder appeared meanwhile (reference counting).
+//   the lease again and re-create if a holder appeared meanwhile (reference counting); note when the
+//   deletion was seen completed and, if the user's deny is in force, widen it to then (deny-widen).
+// deny-add / deny-widen / deny-sweep (one permission set's FIFO group, so never racing each other):
+//   1. the ledger first (one record per permission set and user, widened, never repeated);
+//   2. the cut-off: the decision time, widened to when the request's assignments were deleted in every
+//      account plus CUTOFF_SKEW_MS (unless an overlapping grant keeps one: then the decision stands);
+//   3. the policy: the user's one statement, or the permission-set-wide fallback when the budget (the
+//      role's 10,240 characters) would be exceeded — audited, alarmed;
+//   4. provisioning tracked to SUCCEEDED in every account (IN_PROGRESS → ps-check; FAILED → retried;
+//      a crash after the policy write is healed because provisioning follows the stale accounts, not
+//      the policy diff); the reconciler re-provisions any account still stale.
 
-import { withDeny, withoutExpiredDenies } from '#domain/deny-policy.ts';
+import {
+  applyDeny,
+  applyWideDeny,
+  type DenyWindow,
+  ROLE_INLINE_POLICY_LIMIT,
+  readDenies,
+  withoutExpiredDenies,
+} from '#domain/deny-policy.ts';
 import { scheduleName } from '#domain/schedule-expression.ts';
-import type { AssignmentTuple, OperationStatus, TupleLease } from '#ports/grants.ts';
-import { DEFAULT_POLL_DELAYS_MS, type GrantDeps } from './deps.ts';
+import {
+  type AssignmentTuple,
+  type DenyRecord,
+  EVERYONE,
+  type OperationStatus,
+  type TupleLease,
+} from '#ports/grants.ts';
+import {
+  CUTOFF_SKEW_MS,
+  DEFAULT_POLL_DELAYS_MS,
+  type GrantDeps,
+  MAX_PROVISION_ROUNDS,
+  SESSION_DURATION_MS,
+} from './deps.ts';
 import type { ProvisioningMessage } from './messages.ts';
-import { permissionSetGroup, tupleGroup, tupleKey } from './tuples.ts';
+import { permissionSetGroup, tupleGroup, tupleKey, tuplesOf } from './tuples.ts';
 
 const WANTS_ACCESS = new Set(['PROVISIONING', 'ACTIVE', 'EXTENSION_PENDING']);
 
@@ -27,6 +56,7 @@ export type ProvisioningResult =
   | 'waiting'
   | 'failed'
   | 'policy-updated'
+  | 'provisioned'
   | 'drift-checked';
 
 function emptyLease(tuple: AssignmentTuple, now: Date): TupleLease {
@@ -123,7 +153,7 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
     if (status.status === 'IN_PROGRESS') {
       await deps.provisioningQueue.send({
         messageGroupId: tupleGroup(lease.tuple),
-        body: { op: 'check', tuple: lease.tuple },
+        body: { op: 'check', tuple: lease.tuple, at: deps.clock.now().toISOString() },
       });
       return { lease, result: 'waiting', waiting: true };
     }
@@ -157,8 +187,14 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
       return { lease: next, result: 'failed' };
     }
     if (status.status === 'SUCCEEDED') {
-      // Re-read after the deletion: reference counting decides again on what is there now.
-      const next = await save(lease, { assigned: false, pending: undefined });
+      // Re-read after the deletion: reference counting decides again on what is there now. When it
+      // was seen done is when a deny's cut-off may widen to (no credential can be minted after).
+      const next = await save(lease, {
+        assigned: false,
+        pending: undefined,
+        deletedAt: deps.clock.now().toISOString(),
+      });
+      await widenAfterDeletion(next.tuple);
       return { lease: next, result: 'deleted' };
     }
     deps.metrics?.count('RevocationFailed');
@@ -201,60 +237,230 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
     return advance(lease);
   }
 
-  async function provisionPolicy(permissionSetArn: string, document: string): Promise<void> {
-    await deps.identityCenter.putInlinePolicy(permissionSetArn, document);
-    let status = await deps.identityCenter.provisionPermissionSet(permissionSetArn);
+  /** A deletion completed: if the user's deny on this permission set is in force, widen it to now. */
+  async function widenAfterDeletion(tuple: AssignmentTuple): Promise<void> {
+    const deny = await deps.denies.get(tuple.permissionSetArn, tuple.userId);
+    if (!deny || Date.parse(deny.removeAt) <= deps.clock.now().getTime()) return;
+    await deps.provisioningQueue.send({
+      messageGroupId: permissionSetGroup(tuple.permissionSetArn),
+      body: { op: 'deny-widen', permissionSetArn: tuple.permissionSetArn, userId: tuple.userId },
+    });
+  }
+
+  /**
+   * The cut-off for `requestIds`' deny: `decided`, widened to the last completed deletion of each
+   * request's assignments on this permission set (plus the skew margin) once none of them is left —
+   * while an overlapping grant keeps one (or a deletion is still in flight), the decision stands.
+   */
+  async function cutoffFor(permissionSetArn: string, requestIds: readonly string[], decided: Date) {
+    let cutoff = decided;
+    for (const requestId of requestIds) {
+      const request = await deps.store.get(requestId);
+      if (!request) continue;
+      const tuples = tuplesOf(request, deps.permissionSets).filter(
+        (t) => t.permissionSetArn === permissionSetArn,
+      );
+      const leases = await Promise.all(tuples.map((tuple) => deps.tuples.get(tuple)));
+      if (leases.some((lease) => lease && (lease.assigned || lease.pending))) continue;
+      for (const lease of leases) {
+        if (!lease?.deletedAt) continue;
+        const widened = new Date(Date.parse(lease.deletedAt) + CUTOFF_SKEW_MS);
+        if (widened > cutoff) cutoff = widened;
+      }
+    }
+    return cutoff;
+  }
+
+  /** Waits for one provisioning; IN_PROGRESS past the budget leaves a `ps-check` behind. */
+  async function track(permissionSetArn: string, first: OperationStatus): Promise<OperationStatus> {
+    let status = first;
     for (const delay of delays) {
       if (status.status !== 'IN_PROGRESS') break;
       await deps.sleep(delay);
       status = await deps.identityCenter.permissionSetProvisioningStatus(status.operationId);
     }
-    // Still in progress is fine: Identity Center finishes it; a FAILED one is retried by SQS.
+    if (status.status === 'IN_PROGRESS') {
+      await deps.provisioningQueue.send({
+        messageGroupId: permissionSetGroup(permissionSetArn),
+        body: {
+          op: 'ps-check',
+          permissionSetArn,
+          operationId: status.operationId,
+          at: deps.clock.now().toISOString(),
+        },
+      });
+    }
     if (status.status === 'FAILED') {
+      // The message is retried (then dead-lettered, alarmed); the reconciler re-provisions the
+      // accounts still stale on every pass. A deny that is not everywhere is a revocation at risk.
       deps.metrics?.count('RevocationFailed');
       throw new Error(`ProvisionPermissionSet FAILED: ${(status.failureReason ?? '').slice(0, 200)}`);
     }
+    return status;
+  }
+
+  /**
+   * Provisions the permission set until no account is stale (or a provisioning is left in flight):
+   * driven by the accounts' provisioned versions, not by what this message changed, so a crash
+   * between a policy write and its provisioning heals on the retry.
+   */
+  async function provisionEverywhere(permissionSetArn: string): Promise<ProvisioningResult> {
+    for (let round = 0; round < MAX_PROVISION_ROUNDS; round++) {
+      if ((await deps.identityCenter.staleAccounts(permissionSetArn)).length === 0)
+        return round === 0 ? 'unchanged' : 'provisioned';
+      let started: OperationStatus;
+      try {
+        started = await deps.identityCenter.provisionPermissionSet(permissionSetArn);
+      } catch (error) {
+        // One provisioning of a permission set at a time: follow the one in flight (an earlier
+        // attempt of this message, or a deploy) instead of failing.
+        if (!(error instanceof Error) || error.name !== 'ConflictException') throw error;
+        const inFlight = await deps.identityCenter.provisioningInProgress(permissionSetArn);
+        if (!inFlight) throw error;
+        started = { status: 'IN_PROGRESS', operationId: inFlight };
+      }
+      const status = await track(permissionSetArn, started);
+      if (status.status === 'IN_PROGRESS') return 'waiting';
+    }
+    // Still stale after the rounds (the definition keeps changing): the reconciler comes back to it.
+    return 'provisioned';
+  }
+
+  /** Writes a deny window into the policy (fallback audited and alarmed), then provisions it. */
+  async function putDeny(
+    permissionSetArn: string,
+    userId: string,
+    window: DenyWindow,
+  ): Promise<ProvisioningResult> {
+    const current = await deps.identityCenter.getInlinePolicy(permissionSetArn);
+    const change =
+      userId === EVERYONE
+        ? applyWideDeny(current, window, ROLE_INLINE_POLICY_LIMIT)
+        : applyDeny(current, { userId, ...window }, ROLE_INLINE_POLICY_LIMIT);
+    deps.metrics?.percent(
+      'InlinePolicyBudgetUsed',
+      Math.round((change.size / ROLE_INLINE_POLICY_LIMIT) * 100),
+    );
+    if (change.outcome === 'fallback') await recordFallback(permissionSetArn, current, change.document);
+    if (change.document !== undefined)
+      await deps.identityCenter.putInlinePolicy(permissionSetArn, change.document);
+    const provisioned = await provisionEverywhere(permissionSetArn);
+    // A deny already in force had its sweep scheduled when it was written.
+    if (change.outcome !== 'covered') await scheduleSweep(permissionSetArn, window.removeAt);
+    if (change.document !== undefined) return provisioned === 'waiting' ? 'waiting' : 'policy-updated';
+    return provisioned;
+  }
+
+  async function recordFallback(
+    permissionSetArn: string,
+    before: string | undefined,
+    after: string | undefined,
+  ) {
+    const wide = readDenies(after).everyone;
+    if (!wide) return;
+    deps.metrics?.count('DenyFallback');
+    const replaced = readDenies(before).users.map((u) => u.userId);
+    await deps.denies.record({
+      permissionSetArn,
+      userId: EVERYONE,
+      endedAt: wide.cutoff.toISOString(),
+      removeAt: wide.removeAt.toISOString(),
+      requestIds: [],
+    });
+    await deps.audit.append({
+      chainId: 'system',
+      at: deps.clock.now().toISOString(),
+      type: 'deny.fallback',
+      actorId: 'system',
+      requestId: null,
+      entitlementId: null,
+      accountId: null,
+      permissionSetArn,
+      reason: `revocation denies no longer fit in ${ROLE_INLINE_POLICY_LIMIT} characters: every session issued before the cut-off is denied`,
+      details: {
+        cutoff: wide.cutoff.toISOString(),
+        removeAt: wide.removeAt.toISOString(),
+        replacedUsers: replaced.length,
+      },
+    });
+  }
+
+  async function scheduleSweep(permissionSetArn: string, removeAt: Date): Promise<void> {
+    await deps.scheduler.ensure({
+      name: scheduleName(
+        'deny-sweep',
+        permissionSetGroup(permissionSetArn).slice(3, 23),
+        Math.ceil(removeAt.getTime() / 1000),
+      ),
+      at: removeAt,
+      target: 'provisioning',
+      messageGroupId: permissionSetGroup(permissionSetArn),
+      body: { op: 'deny-sweep', permissionSetArn },
+    });
+  }
+
+  /** Records (ledger first: whatever happens to the policy, the reconciler knows), then writes. */
+  async function putRecorded(record: DenyRecord): Promise<ProvisioningResult> {
+    await deps.denies.record(record);
+    return putDeny(record.permissionSetArn, record.userId, {
+      cutoff: new Date(record.endedAt),
+      removeAt: new Date(record.removeAt),
+    });
   }
 
   async function addDeny(
     message: Extract<ProvisioningMessage, { op: 'deny-add' }>,
   ): Promise<ProvisioningResult> {
-    const entry = {
-      userId: message.userId,
-      endedAt: new Date(message.endedAt),
-      removeAt: new Date(message.removeAt),
-    };
-    // Recorded first: whatever happens to the policy from here (a failed write, a deploy that
-    // rewrites it), the reconciler knows this deny must be there until removeAt.
-    await deps.denies.record({
-      permissionSetArn: message.permissionSetArn,
-      userId: message.userId,
-      endedAt: entry.endedAt.toISOString(),
-      removeAt: entry.removeAt.toISOString(),
+    const { permissionSetArn, userId } = message;
+    const now = deps.clock.now();
+    const existing = await deps.denies.get(permissionSetArn, userId);
+    const live = existing && Date.parse(existing.removeAt) > now.getTime() ? existing : undefined;
+    const requestIds = [
+      ...new Set([...(live?.requestIds ?? []), ...(message.requestId ? [message.requestId] : [])]),
+    ];
+    let decided = new Date(message.endedAt);
+    if (live && Date.parse(live.endedAt) > decided.getTime()) decided = new Date(live.endedAt);
+    const cutoff = userId === EVERYONE ? decided : await cutoffFor(permissionSetArn, requestIds, decided);
+    return putRecorded({
+      permissionSetArn,
+      userId,
+      endedAt: cutoff.toISOString(),
+      removeAt: new Date(cutoff.getTime() + SESSION_DURATION_MS).toISOString(),
+      requestIds,
     });
-    const current = await deps.identityCenter.getInlinePolicy(message.permissionSetArn);
-    const updated = withDeny(current, entry);
-    if (updated !== undefined) await provisionPolicy(message.permissionSetArn, updated);
-    await deps.scheduler.ensure({
-      name: scheduleName(
-        'deny-sweep',
-        permissionSetGroup(message.permissionSetArn).slice(3, 23),
-        Math.ceil(entry.removeAt.getTime() / 1000),
-      ),
-      at: entry.removeAt,
-      target: 'provisioning',
-      messageGroupId: permissionSetGroup(message.permissionSetArn),
-      body: { op: 'deny-sweep', permissionSetArn: message.permissionSetArn },
+  }
+
+  async function widenDeny(permissionSetArn: string, userId: string): Promise<ProvisioningResult> {
+    const existing = await deps.denies.get(permissionSetArn, userId);
+    if (!existing || Date.parse(existing.removeAt) <= deps.clock.now().getTime()) return 'unchanged';
+    const cutoff = await cutoffFor(permissionSetArn, existing.requestIds ?? [], new Date(existing.endedAt));
+    if (cutoff.getTime() <= Date.parse(existing.endedAt)) return 'unchanged';
+    return putRecorded({
+      ...existing,
+      endedAt: cutoff.toISOString(),
+      removeAt: new Date(cutoff.getTime() + SESSION_DURATION_MS).toISOString(),
     });
-    return updated === undefined ? 'unchanged' : 'policy-updated';
   }
 
   async function sweepDenies(permissionSetArn: string): Promise<ProvisioningResult> {
     const current = await deps.identityCenter.getInlinePolicy(permissionSetArn);
     const updated = withoutExpiredDenies(current, deps.clock.now());
-    if (updated === undefined) return 'unchanged';
-    await provisionPolicy(permissionSetArn, updated);
-    return 'policy-updated';
+    if (updated !== undefined) await deps.identityCenter.putInlinePolicy(permissionSetArn, updated);
+    const provisioned = await provisionEverywhere(permissionSetArn);
+    if (updated === undefined) return provisioned;
+    return provisioned === 'waiting' ? 'waiting' : 'policy-updated';
+  }
+
+  async function checkProvisioning(
+    permissionSetArn: string,
+    operationId: string,
+  ): Promise<ProvisioningResult> {
+    const status = await track(
+      permissionSetArn,
+      await deps.identityCenter.permissionSetProvisioningStatus(operationId),
+    );
+    if (status.status === 'IN_PROGRESS') return 'waiting';
+    return provisionEverywhere(permissionSetArn);
   }
 
   return async (message: ProvisioningMessage): Promise<ProvisioningResult> => {
@@ -269,8 +475,14 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
       }
       case 'deny-add':
         return addDeny(message);
+      case 'deny-widen':
+        return widenDeny(message.permissionSetArn, message.userId);
       case 'deny-sweep':
         return sweepDenies(message.permissionSetArn);
+      case 'ps-provision':
+        return provisionEverywhere(message.permissionSetArn);
+      case 'ps-check':
+        return checkProvisioning(message.permissionSetArn, message.operationId);
       case 'drift-check': {
         // Fail loudly (the message is retried, then dead-lettered and alarmed) rather than drop it.
         if (!deps.recheckDrift) throw new Error('drift-check: this worker has no drift sweep');

@@ -25,10 +25,10 @@
 // A failing item (a throttled Identity Store read, an unmanaged permission set) is recorded in
 // `failures` and the pass goes on with the others.
 
-import { denyRemovalTimes, withDeny } from '#domain/deny-policy.ts';
+import { denyCovered, denyRemovalTimes, readDenies } from '#domain/deny-policy.ts';
 import type { AccessRequest, RequestStatus } from '#domain/model.ts';
-import type { AssignmentTuple, TupleLease } from '#ports/grants.ts';
-import { type GrantDeps, SESSION_DURATION_MS } from './deps.ts';
+import { type AssignmentTuple, EVERYONE, type TupleLease } from '#ports/grants.ts';
+import { CUTOFF_SKEW_MS, type GrantDeps } from './deps.ts';
 import { permissionSetGroup, tupleGroup, tupleKey, tuplesOf } from './tuples.ts';
 
 /** How long an intermediate state may last before the reconciler assumes its follow-up was lost. */
@@ -62,6 +62,8 @@ export type ReconcileAction =
   | 'check'
   | 'deny-add'
   | 'deny-sweep'
+  | 'deny-widen'
+  | 'ps-provision'
   | 'system-revoke';
 
 export interface RevokeNeeded {
@@ -130,6 +132,8 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
       check: 0,
       'deny-add': 0,
       'deny-sweep': 0,
+      'deny-widen': 0,
+      'ps-provision': 0,
       'system-revoke': 0,
     };
     const revokeNeeded: RevokeNeeded[] = [];
@@ -265,7 +269,7 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
                 permissionSetArn: first.permissionSetArn,
                 userId: request.requesterId,
                 endedAt: now.toISOString(),
-                removeAt: new Date(nowMs + SESSION_DURATION_MS).toISOString(),
+                requestId: request.id,
               });
             }
             accessEnding = true;
@@ -334,6 +338,20 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
         });
       },
     );
+    // Accounts whose provisioned permission set is not the latest (a deny written but not provisioned
+    // there: a FAILED provisioning, a crash between the policy write and the provisioning).
+    await each(
+      'ps-provision',
+      deps.permissionSets.all(),
+      (set) => set.arn,
+      async (set) => {
+        if ((await deps.identityCenter.staleAccounts(set.arn)).length === 0) return;
+        await send('provisioning', 'ps-provision', permissionSetGroup(set.arn), {
+          op: 'ps-provision',
+          permissionSetArn: set.arn,
+        });
+      },
+    );
     // A deploy that changes a managed permission set rewrites its inline policy without the
     // denies; the ledger says which must still be there, and deny-add puts them back.
     await each(
@@ -342,19 +360,52 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
       (deny) => `${deny.permissionSetArn}|${deny.userId}|${deny.endedAt}`,
       async (deny) => {
         if (!documents.has(deny.permissionSetArn)) return;
-        const entry = {
-          userId: deny.userId,
-          endedAt: new Date(deny.endedAt),
-          removeAt: new Date(deny.removeAt),
-        };
-        // withDeny answers undefined when the statement is already there.
-        if (withDeny(documents.get(deny.permissionSetArn), entry) === undefined) return;
+        const document = documents.get(deny.permissionSetArn);
+        const window = { cutoff: new Date(deny.endedAt), removeAt: new Date(deny.removeAt) };
+        const wide = readDenies(document).everyone;
+        const inForce =
+          deny.userId === EVERYONE
+            ? wide !== undefined && wide.cutoff >= window.cutoff && wide.removeAt >= window.removeAt
+            : denyCovered(document, { userId: deny.userId, ...window });
+        if (inForce) return;
         await send('provisioning', 'deny-add', permissionSetGroup(deny.permissionSetArn), {
           op: 'deny-add',
           permissionSetArn: deny.permissionSetArn,
           userId: deny.userId,
           endedAt: deny.endedAt,
-          removeAt: deny.removeAt,
+        });
+      },
+    );
+
+    // A deny whose requests' assignments have all been deleted since its cut-off was set, but whose
+    // widening never happened (the deny-widen was lost, say dead-lettered behind a failing message):
+    // widen it now. Only while the deny is in force, and only for a user's own deny.
+    await each(
+      'deny-widen',
+      (await deps.denies.live(now)).filter(
+        (deny) => deny.userId !== EVERYONE && (deny.requestIds ?? []).length > 0,
+      ),
+      (deny) => `${deny.permissionSetArn}|${deny.userId}`,
+      async (deny) => {
+        let latest = 0;
+        for (const requestId of deny.requestIds ?? []) {
+          const request = live.get(requestId) ?? (await deps.store.get(requestId));
+          if (!request) continue;
+          for (const tuple of tuplesOf(request, deps.permissionSets)) {
+            if (tuple.permissionSetArn !== deny.permissionSetArn) continue;
+            const lease = leaseByKey.get(tupleKey(tuple));
+            if (!lease || lease.assigned || lease.pending) {
+              latest = Number.NaN; // still held, or still being deleted: the decision stands for now
+              break;
+            }
+            if (lease.deletedAt) latest = Math.max(latest, Date.parse(lease.deletedAt));
+          }
+        }
+        if (!(latest + CUTOFF_SKEW_MS > Date.parse(deny.endedAt))) return;
+        await send('provisioning', 'deny-widen', permissionSetGroup(deny.permissionSetArn), {
+          op: 'deny-widen',
+          permissionSetArn: deny.permissionSetArn,
+          userId: deny.userId,
         });
       },
     );

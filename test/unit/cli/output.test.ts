@@ -94,6 +94,22 @@ describe('what is sent', () => {
     },
   );
 
+  it('revoke says that the user’s other sessions of the permission set end too, in every account', async () => {
+    const run = await deployed(['revoke', REQUEST_ID], () => ({
+      status: 200,
+      body: requestView({ status: 'REVOKED' }),
+    }));
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /note: every session of \S+ that \S+ signed in to before this revocation now ends, in every account/,
+    );
+    const json = await deployed(['revoke', REQUEST_ID, '--json'], () => ({
+      status: 200,
+      body: requestView(),
+    }));
+    expect(json.stdout).not.toMatch(/note:/);
+  });
+
   it('a decision without a comment sends an empty object', async () => {
     const run = await deployed(['approve', REQUEST_ID], () => ({ status: 200, body: requestView() }));
     expect(run.calls[0]?.body).toEqual({});

@@ -693,3 +693,44 @@ describe('makeCatalog', () => {
     expect(catalog.list().map((e) => e.id)).toEqual(['dev-readonly', 'prod-readonly', 'dev-viewer']);
   });
 });
+
+describe('revocation: privileged implies strict expiry, and the inline policy leaves room for denies', () => {
+  function privileged(doc: Doc, strictExpiry?: boolean) {
+    const entitlement = doc.entitlements[1];
+    entitlement.privileged = true;
+    entitlement.approval = { approvers: ['cloud-ops'], required: 2 };
+    if (strictExpiry !== undefined) entitlement.strictExpiry = strictExpiry;
+  }
+
+  it('makes a privileged entitlement strict when strictExpiry is omitted', () => {
+    const config = parseConfig(yamlWith((doc) => privileged(doc)));
+
+    expect(config.entitlements[1]).toMatchObject({ privileged: true, strictExpiry: true });
+    expect(config.entitlements[0]).toMatchObject({ privileged: false, strictExpiry: false });
+  });
+
+  it('refuses privileged: true with strictExpiry: false, naming the field', () => {
+    const issues = issuesOf(yamlWith((doc) => privileged(doc, false)));
+
+    expect(issues).toContainEqual(expect.stringMatching(/^entitlements\[1\]\.strictExpiry: expected true/));
+  });
+
+  it('refuses an inline policy that leaves no room for the reserved revocation denies, naming the entitlement', () => {
+    const actions = Array.from({ length: 400 }, (_, i) => `s3:GetObjectVersionTagging${i}`);
+    const issues = issuesOf(
+      yamlWith((doc) => {
+        doc.entitlements[2].target.permissionSet.inlinePolicy = inline({
+          Effect: 'Allow',
+          Action: actions,
+          Resource: '*',
+        });
+      }),
+    );
+
+    expect(issues).toContainEqual(
+      expect.stringMatching(
+        /^entitlements\[2\]\.target\.permissionSet\.inlinePolicy: expected at most \d+ non-whitespace characters.*10240/,
+      ),
+    );
+  });
+});
