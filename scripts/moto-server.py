@@ -8,6 +8,7 @@ still real, because clients send concurrently and the server picks the order.
 """
 
 import argparse
+import copy
 import signal
 import sys
 import threading
@@ -34,28 +35,44 @@ if args.default_account:
 
 def keep_stream_shards_across_rollback():
     """moto 5.2.1 rolls back a failed TransactWriteItems by replacing each table with a deep copy
-    taken before the transaction. The table's stream shard is copied with it, but every open shard
-    iterator (a Lambda event source mapping's reader) still points at the discarded shard: it
-    yields the rolled-back write as a phantom record and then never sees another write -- the
-    stream silently stops (DynamoDB never does either). Give the restored table the original shard
-    object back, holding the restored records, so open iterators read on as they would on AWS.
+    taken before the transaction. Two consequences, both fixed here:
+    - the copy carried its own copy of the table's stream shard, while every open shard iterator (a
+      Lambda event source mapping's reader) still pointed at the discarded one: it yielded the
+      rolled-back write as a phantom record and then never saw another write -- the stream silently
+      stopped (DynamoDB never does either);
+    - every transaction deep-copied the whole stream history (each record with its full images), so
+      memory and time grew with the square of the writes: a long test run reached tens of GiB.
+    The deep copy now shares the shard object with the original; a failed transaction truncates the
+    records it appended and points the shard at the restored table.
     """
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
 
+    def table_deepcopy(self, memo):
+        clone = Table.__new__(Table)
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            setattr(clone, key, value if key == "stream_shard" else copy.deepcopy(value, memo))
+        return clone
+
+    Table.__deepcopy__ = table_deepcopy
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, transact_items):
-        before = {name: table.stream_shard for name, table in self.tables.items()}
+        lengths = {
+            name: len(table.stream_shard.items)
+            for name, table in self.tables.items()
+            if table.stream_shard is not None
+        }
         try:
             return original(self, transact_items)
         except Exception:
-            for name, table in list(self.tables.items()):
-                shard = before.get(name)
-                if shard is None or table.stream_shard is None or table.stream_shard is shard:
+            for name, table in self.tables.items():
+                shard = table.stream_shard
+                if shard is None or name not in lengths:
                     continue
-                shard.items = table.stream_shard.items
+                del shard.items[lengths[name]:]
                 shard.table = table
-                table.stream_shard = shard
             raise
 
     DynamoDBBackend.transact_write_items = transact_write_items
