@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
 import { validateConfigFile } from '#config/validate-cli.ts';
 import { textProblem } from '#domain/text.ts';
-import { verifyAuditTable } from './audit-verify.ts';
+import { needsAccessTable, TableReadError, verifyAuditTables } from './audit-verify.ts';
 import {
   apiClient,
   type CliDeps,
@@ -392,11 +392,13 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     words: ['audit', 'verify'],
-    summary: 'verify every audit hash chain against its stored head (reads the table directly)',
+    summary: 'verify the audit chains and that they prove every request record (reads the tables)',
     usage:
-      'audit verify [--chain <chainId>] [--table <audit table>]\n' +
-      '  table: --table, else PAM_AUDIT_TABLE, else the local runtime’s; exit 0 all chains verify, 1 any is broken',
-    options: { chain: { type: 'string' }, table: { type: 'string' } },
+      'audit verify [--chain <chainId>] [--table <audit table>] [--access-table <access table>]\n' +
+      '  table: --table, else PAM_AUDIT_TABLE, else the local runtime’s\n' +
+      '  access table: --access-table, else PAM_ACCESS_TABLE, else the local runtime’s\n' +
+      '  exit 0 all chains verify and every request is proven, 1 a chain is broken or a request unproven',
+    options: { chain: { type: 'string' }, table: { type: 'string' }, 'access-table': { type: 'string' } },
     positionals: [],
     run: async (context) => {
       const mode = resolveMode(context.flags, context.io, context.deps);
@@ -406,33 +408,54 @@ export const COMMANDS: readonly Command[] = [
         (mode.kind === 'local' ? mode.local.auditTableName : undefined);
       if (!table) throw new UsageError('audit verify needs --table <audit table name> or PAM_AUDIT_TABLE');
       const chain = str(context.values, 'chain');
+      const access =
+        str(context.values, 'access-table') ??
+        context.io.env.PAM_ACCESS_TABLE ??
+        (mode.kind === 'local' ? mode.local.accessTableName : undefined);
+      if (!access && needsAccessTable(chain)) {
+        throw new UsageError(
+          'audit verify needs --access-table <access table name> or PAM_ACCESS_TABLE (to check the request records)',
+        );
+      }
       const client = dynamoClientFor(mode, context.flags, context.deps);
-      let result: Awaited<ReturnType<typeof verifyAuditTable>>;
+      let result: Awaited<ReturnType<typeof verifyAuditTables>>;
       try {
-        result = await verifyAuditTable(documentClient(client), table, chain);
+        result = await verifyAuditTables(documentClient(client), { audit: table, access }, chain);
       } catch (error) {
-        throw dynamoFailure(error, table, mode);
+        throw dynamoFailure(error, mode);
       } finally {
         client.destroy();
       }
       if (context.flags.json) context.printJson(result);
       else if (result.ok) {
         context.print(
-          `audit verify: OK — ${result.chains} ${plural(result.chains, 'chain')}, ${result.events} ${plural(result.events, 'event')}`,
+          `audit verify: OK — ${result.chains} ${plural(result.chains, 'chain')}, ` +
+            `${result.events} ${plural(result.events, 'event')}, ` +
+            `${result.requests} ${plural(result.requests, 'request')}`,
         );
       } else {
         for (const broken of result.broken) {
           context.print(
-            `audit verify: BROKEN ${oneLine(broken.chainId)} at seq ${broken.seq}: ${broken.reason}`,
+            `audit verify: BROKEN ${oneLine(broken.chainId)} at seq ${broken.seq}: ${oneLine(broken.reason)}`,
+          );
+        }
+        for (const request of result.unproven) {
+          context.print(
+            `audit verify: UNPROVEN request ${oneLine(request.requestId)}: ${oneLine(request.reasons.join('; '), 1000)}`,
           );
         }
       }
       if (!result.ok) {
-        const total = Math.max(result.chains, result.broken.length);
-        throw new CliError(
-          `audit verify failed: ${result.broken.length} of ${total} ${plural(total, 'chain')} broken`,
-          1,
-        );
+        const failures: string[] = [];
+        if (result.broken.length > 0) {
+          const total = Math.max(result.chains, result.broken.length);
+          failures.push(`${result.broken.length} of ${total} ${plural(total, 'chain')} broken`);
+        }
+        if (result.unproven.length > 0) {
+          const total = Math.max(result.requests, result.unproven.length);
+          failures.push(`${result.unproven.length} of ${total} ${plural(total, 'request')} unproven`);
+        }
+        throw new CliError(`audit verify failed: ${failures.join(', ')}`, 1);
       }
       return 0;
     },
@@ -515,18 +538,21 @@ function plural(count: number, word: string): string {
   return count === 1 ? word : `${word}s`;
 }
 
-function dynamoFailure(error: unknown, table: string, mode: Mode): CliError {
-  if (error instanceof CliError) return error;
-  const name = (error as { name?: unknown }).name;
-  const code = (error as { code?: unknown }).code;
-  if (name === 'ResourceNotFoundException') return new CliError(`audit table ${table} not found`);
+function dynamoFailure(failure: unknown, mode: Mode): CliError {
+  if (failure instanceof CliError) return failure;
+  // Every read is wrapped in a TableReadError naming its table; anything else is not DynamoDB's.
+  const read = failure instanceof TableReadError ? failure : undefined;
+  const error = read ? read.cause : failure;
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  const reason = oneLine(error instanceof Error ? error.message : String(error), 200);
+  const label = typeof name === 'string' ? name : 'error';
+  if (!read) return new CliError(`audit verify could not finish (${label}: ${reason})`);
+  const what = `${read.role} table ${oneLine(read.table, 255)}`;
+  if (name === 'ResourceNotFoundException') return new CliError(`${what} not found`);
   if (mode.kind === 'local' && (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(String(error)))) {
     return new CliError(
       `cannot reach ${new URL(mode.local.awsEndpoint).origin} (is \`make start\` running?)`,
     );
   }
-  const reason = oneLine(error instanceof Error ? error.message : String(error), 200);
-  return new CliError(
-    `cannot read audit table ${table} (${typeof name === 'string' ? name : 'error'}: ${reason})`,
-  );
+  return new CliError(`cannot read ${what} (${label}: ${reason})`);
 }

@@ -181,6 +181,7 @@ async function main(): Promise<void> {
   const world = await createPamWorld();
   await run(world, 'instant', 0);
   await run(world, 'in-progress-x2', 2);
+  await world.stop();
 }
 
 main().then(

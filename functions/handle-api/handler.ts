@@ -14,7 +14,7 @@ import { requestScopedDirectory } from '#adapters/request-scoped-directory.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { withNarrowing } from '#runtime/grant-deps.ts';
-import { errorResponse } from '#runtime/http.ts';
+import { errorResponse, internalErrorSummary } from '#runtime/http.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 
 const env = readEnv({
@@ -35,7 +35,8 @@ async function handleApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyRe
     logger.appendKeys({ actorId });
     return await dispatch(makeV1Routes({ ...deps, directory }), event, actorId);
   } catch (error) {
-    return errorResponse(error, (internal) => logger.error('request failed', { error: internal }));
+    // The name and AWS request id only: an internal error's message can echo the caller's input.
+    return errorResponse(error, (internal) => logger.error('request failed', internalErrorSummary(internal)));
   } finally {
     logger.removeKeys(['actorId']);
   }

@@ -49,6 +49,7 @@ const processCommand = makeProcessCommand({
     scheduler: deps.scheduler,
     provisioningQueue: deps.provisioningQueue,
     permissionSets: deps.permissionSets,
+    tuples: deps.tuples,
   },
 });
 const idempotency = new IdempotencyConfig({ expiresAfterSeconds: 24 * 60 * 60, eventKeyJmesPath: 'key' });

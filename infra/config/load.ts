@@ -168,7 +168,14 @@ function semanticIssues(raw: unknown): ConfigIssue[] {
   return issues;
 }
 
-const TOP_LEVEL_ORDER = ['identityCenter', 'admins', 'drift', 'approvalTimeout', 'entitlements'];
+const TOP_LEVEL_ORDER = [
+  'identityCenter',
+  'admins',
+  'drift',
+  'approvalTimeout',
+  'maxStartDelay',
+  'entitlements',
+];
 
 /** Groups issues by top-level field (schema order) and entitlement index; stable inside a group. */
 function orderIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
@@ -224,6 +231,7 @@ function toPamConfig(parsed: ConfigOutput): PamConfig {
     admins: parsed.admins,
     drift: { mode: parsed.drift.mode, graceMs: parsed.drift.grace },
     approvalTimeoutMs: parsed.approvalTimeout,
+    maxStartDelayMs: parsed.maxStartDelay,
     entitlements: parsed.entitlements.map((entitlement) => toEntitlement(entitlement, partition)),
   };
   return { ...withoutHash, configHash: sha256Hex(canonicalJson(withoutHash)) };

@@ -488,6 +488,7 @@ export const configSchema = z
       ).prefault('PT1H'),
     }),
     approvalTimeout: durationSchema('How long a request may wait for approval.').prefault('P1D'),
+    maxStartDelay: durationSchema('How far ahead a request may ask to start (startAt).').prefault('P7D'),
     entitlements: z.array(entitlementSchema),
   })
   .meta({ title: 'cloud-pam entitlement configuration' });

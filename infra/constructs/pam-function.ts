@@ -166,7 +166,6 @@ export class PamFunction extends NodejsFunction {
           'identitystore:GetUserId',
           'identitystore:ListUsers',
           'identitystore:ListGroupMembershipsForMember',
-          'identitystore:DescribeGroup',
         ],
         resources: [
           // The identity store belongs to the account that owns the Identity Center instance.

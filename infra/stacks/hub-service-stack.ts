@@ -12,6 +12,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import { ACCESS_TABLE } from '#adapters/aws/tables.ts';
 import type { PamConfig } from '#domain/model.ts';
+import { UNPROVEN_ACCESS_METRIC } from '#runtime/metric-names.ts';
 import { FailureQueue } from '../constructs/failure-queue.ts';
 import { FifoWorkQueue } from '../constructs/fifo-work-queue.ts';
 import { GRANT_METRICS } from '../constructs/grant-metrics.ts';
@@ -296,6 +297,17 @@ export class HubServiceStack extends Stack {
       'process-command',
       revocationFailed,
     );
+    for (const [id, emitter] of [
+      ['HandleApiUnprovenAccess', 'handle-api'],
+      ['ProcessCommandUnprovenAccess', 'process-command'],
+      ['ProvisionAccessUnprovenAccess', 'provision-access'],
+    ] as const)
+      this.alarms.watchMetric(
+        id,
+        UNPROVEN_ACCESS_METRIC,
+        emitter,
+        'A request record or a queue message claimed access its audit chain does not prove (a direct table write or a forged message?). It was refused; see the system audit chain (system.rejected).',
+      );
     this.alarms.watchLevel(
       'InlinePolicyBudget',
       GRANT_METRICS.inlinePolicyBudgetUsed,

@@ -6,18 +6,24 @@ import { z } from 'zod';
 import { canonicalJson } from '#domain/canonical-json.ts';
 import { NotFoundError, PamError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
-import type { PermissionSets, Scheduler, WorkQueue } from '#ports/grants.ts';
+import type { PermissionSets, Scheduler, TupleStore, WorkQueue } from '#ports/grants.ts';
 import { DeliverySchema, SCHEDULED_DELIVERY } from './delivery.ts';
 import type { CoreDeps } from './deps.ts';
 import { startScheduleName } from './grants/react-to-change.ts';
 import { tupleGroup, tuplesOf } from './grants/tuples.ts';
+import { proofOf, refuseUnproven, requesterStillEligible, unproven } from './proof.ts';
 
 /** The grant engine's parts the commands worker needs (absent in a core-only set-up). */
 export interface CommandGrantDeps {
   readonly scheduler: Scheduler;
   readonly provisioningQueue: WorkQueue;
   readonly permissionSets: PermissionSets;
+  /** The leases, to believe an `assignment-succeeded` only when one is held. */
+  readonly tuples: TupleStore;
 }
+
+/** The reason recorded when access is withdrawn because the requester left the eligible groups. */
+export const REQUESTER_NOT_ELIGIBLE = 'the requester is no longer in a group eligible for this entitlement';
 
 import { makeApplySystemCommand, makeDecideRequest, makeSystemRevoke } from './requests.ts';
 
@@ -156,10 +162,49 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
       }
     }
     if (request.status === 'APPROVED' || request.status === 'SCHEDULED') {
+      // Access follows the chain: a record flipped to APPROVED by a direct write starts nothing.
+      const problems = await unproven(deps, request);
+      if (problems.length > 0) {
+        await refuseUnproven(deps, { check: 'start', requestId: request.id, problems });
+        return { outcome: 'refused', code: 'RECORD_NOT_PROVEN' };
+      }
+      // Eligibility is checked again when access would begin: someone who left the group gets none.
+      if (!(await requesterStillEligible(deps, request))) {
+        const { request: ended, changed } = await systemRevoke(request.id, REQUESTER_NOT_ELIGIBLE);
+        return { outcome: changed ? 'applied' : 'no-op', request: ended };
+      }
       const { request: next, changed } = await applySystemCommand(requestId, { type: 'start-provisioning' });
       return { outcome: changed ? 'applied' : 'no-op', request: next };
     }
     return { outcome: 'no-op', request };
+  }
+
+  /** An assignment is reported made: believed only when its lease says so and the chain proves the grant. */
+  async function assignmentSucceeded(
+    command: Extract<QueueCommand, { action: 'assignment-succeeded' }>,
+  ): Promise<CommandResult> {
+    const request = await deps.store.get(command.requestId);
+    if (!request) throw new NotFoundError(`no request '${command.requestId}'`);
+    if (request.status === 'PROVISIONING' && deps.grants) {
+      const problems = await unproven(deps, request);
+      const tuple = tuplesOf(request, deps.grants.permissionSets).find(
+        (t) => t.accountId === command.accountId,
+      );
+      const lease = tuple ? await deps.grants.tuples.get(tuple) : undefined;
+      if (!tuple) problems.push(`account ${command.accountId} is not a target of the request`);
+      else if (!lease?.assigned || lease.pending || lease.holders[request.id] !== 'ACTIVE')
+        problems.push(`no assignment is held for it in account ${command.accountId} (lease)`);
+      if (problems.length > 0) {
+        await refuseUnproven(deps, { check: 'assignment-succeeded', requestId: request.id, problems });
+        return { outcome: 'refused', code: 'RECORD_NOT_PROVEN' };
+      }
+    }
+    const { request: next, changed } = await applySystemCommand(command.requestId, {
+      type: 'assignment-succeeded',
+      accountId: command.accountId,
+    });
+    if (!changed) await releaseLate(next, command.accountId);
+    return { outcome: changed ? 'applied' : 'no-op', request: next };
   }
 
   /** Ends the grant version the command names once its end has come (an early one waits or is not due). */
@@ -170,15 +215,23 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
     const request = await deps.store.get(command.requestId);
     if (!request) throw new NotFoundError(`no request '${command.requestId}'`);
     const grant = request.grant;
-    const current =
-      grant !== undefined &&
-      grant.grantVersion === command.grantVersion &&
-      (request.status === 'ACTIVE' || request.status === 'EXTENSION_PENDING');
-    if (current && !(await waitIfNear(Date.parse(grant.expiresAt), options)))
-      return { outcome: 'not-due', request, dueAt: grant.expiresAt };
+    if (!grant || (request.status !== 'ACTIVE' && request.status !== 'EXTENSION_PENDING')) {
+      const { request: next, changed } = await applySystemCommand(command.requestId, {
+        type: 'expire',
+        grantVersion: command.grantVersion,
+      });
+      return { outcome: changed ? 'applied' : 'no-op', request: next };
+    }
+    // The end is the chain's (activation plus approved extensions), never a later one written into
+    // the record; a grant the chain does not prove at all ends now.
+    const proof = await proofOf(deps, request.id);
+    const provenEnd = proof.activated && proof.grantEnd ? proof.grantEnd : deps.clock.now().toISOString();
+    if (!(await waitIfNear(Date.parse(provenEnd), options)))
+      return { outcome: 'not-due', request, dueAt: provenEnd };
     const { request: next, changed } = await applySystemCommand(command.requestId, {
       type: 'expire',
-      grantVersion: command.grantVersion,
+      grantVersion: grant.grantVersion,
+      provenEnd,
     });
     return { outcome: changed ? 'applied' : 'no-op', request: next };
   }
@@ -208,18 +261,13 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
           return { outcome: changed ? 'applied' : 'no-op', request };
         }
         case 'assignment-succeeded':
+          return await assignmentSucceeded(command);
         case 'assignment-failed': {
-          const systemCommand =
-            command.action === 'assignment-succeeded'
-              ? ({ type: 'assignment-succeeded', accountId: command.accountId } as const)
-              : ({
-                  type: 'assignment-failed',
-                  accountId: command.accountId,
-                  failure: command.failure,
-                } as const);
-          const { request, changed } = await applySystemCommand(command.requestId, systemCommand);
-          if (!changed && command.action === 'assignment-succeeded')
-            await releaseLate(request, command.accountId);
+          const { request, changed } = await applySystemCommand(command.requestId, {
+            type: 'assignment-failed',
+            accountId: command.accountId,
+            failure: command.failure,
+          });
           return { outcome: changed ? 'applied' : 'no-op', request };
         }
         case 'timeout': {

@@ -12,6 +12,11 @@ import type {
 export interface Diagnostics {
   /** A refusal could not be audited; the refusal still stands (nothing widened). */
   auditOfRejectionFailed(details: { action: string; code: string; requestId?: string; error: unknown }): void;
+  /**
+   * Access was refused because the record or a message claimed what the audit chain does not prove
+   * (audited on the `system` chain): a tampered record, a forged message. Alarmed.
+   */
+  unprovenAccessRefused?(details: { check: string; requestId?: string; problems: readonly string[] }): void;
 }
 
 export interface CoreDeps {

@@ -2,13 +2,14 @@
 // (approve, deny, cancel, revoke, extend, review), read and list requests. Each is a factory over
 // ports; the HTTP handler and the commands worker call the same functions.
 
-import { NotFoundError, ValidationError } from '#domain/errors.ts';
+import { NotEligibleError, NotFoundError, UnprovenRecordError, ValidationError } from '#domain/errors.ts';
 import type { AccessRequest, Actor, RequestStatus } from '#domain/model.ts';
-import { intersects } from '#domain/policy.ts';
+import { groupsMatchedBy, groupsPinnedBySnapshot, intersects } from '#domain/policy.ts';
 import { type Command, decide, type Outcome, openBreakGlass, openRequest } from '#domain/state-machine.ts';
 import type { Page, PageRequest } from '#ports/index.ts';
 import { resolveActor } from './actors.ts';
 import type { CoreDeps } from './deps.ts';
+import { approvalsStillCounting, refuseUnproven, requesterStillEligible, unproven } from './proof.ts';
 import { auditRejections } from './rejections.ts';
 
 export interface CreateRequestInput {
@@ -79,6 +80,8 @@ export function makeCreateRequest(deps: CoreDeps) {
           ...(input.reason === undefined ? {} : { reason: input.reason }),
           ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
           ...(startAt ? { startAt } : {}),
+          maxStartDelayMs: deps.catalog.config.maxStartDelayMs ?? DEFAULT_MAX_START_DELAY_MS,
+          groupIds: deps.catalog.config.identityCenter.groupIds,
           now: deps.clock.now(),
         });
         return commit(deps, outcome, null);
@@ -109,6 +112,7 @@ export function makeActivateBreakGlass(deps: CoreDeps) {
           ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
           ...(input.reason === undefined ? {} : { reason: input.reason }),
           ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+          groupIds: deps.catalog.config.identityCenter.groupIds,
           now: deps.clock.now(),
         });
         return commit(deps, outcome, null);
@@ -117,6 +121,42 @@ export function makeActivateBreakGlass(deps: CoreDeps) {
 }
 
 export type UserAction = 'approve' | 'deny' | 'cancel' | 'revoke' | 'extend' | 'review';
+
+/** `maxStartDelay` when the config says nothing: a week. */
+export const DEFAULT_MAX_START_DELAY_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Before a decision that can widen access (an approval, an extension): the record must claim no more
+ * than its chain proves, and the requester must still be eligible. When an approval completes the
+ * quorum, only approvals by people still in an approver group count.
+ */
+async function guardWidening(
+  deps: CoreDeps,
+  request: AccessRequest,
+  action: UserAction,
+): Promise<AccessRequest> {
+  if (action !== 'approve' && action !== 'extend') return request;
+  if (action === 'approve' && request.status !== 'PENDING' && request.status !== 'EXTENSION_PENDING')
+    return request;
+  const problems = await unproven(deps, request);
+  if (problems.length > 0) {
+    await refuseUnproven(deps, { check: action, requestId: request.id, problems });
+    throw new UnprovenRecordError(
+      'this request claims approvals or time its audit trail does not record; nothing was changed',
+    );
+  }
+  if (!(await requesterStillEligible(deps, request)))
+    throw new NotEligibleError('the requester is no longer in a group eligible for this entitlement');
+  if (action !== 'approve') return request;
+  const pending =
+    request.status === 'EXTENSION_PENDING' ? (request.extension?.approvals ?? []) : request.approvals;
+  if (pending.length + 1 < request.snapshot.required) return request;
+  const counting = await approvalsStillCounting(deps, request, pending);
+  if (counting.length === pending.length) return request;
+  return request.status === 'EXTENSION_PENDING' && request.extension
+    ? { ...request, extension: { ...request.extension, approvals: counting } }
+    : { ...request, approvals: counting };
+}
 
 export interface DecisionInput {
   readonly action: UserAction;
@@ -167,11 +207,56 @@ export function makeDecideRequest(deps: CoreDeps) {
         accountId: request.accountId,
       },
       async () => {
-        const actor = await resolveActor(deps.directory, deps.catalog, input.actorId);
-        const outcome = decide(request, userCommand(input, actor), deps.clock.now());
-        return commit(deps, outcome, request);
+        const actor = actingOn(
+          request,
+          await resolveActor(deps.directory, deps.catalog, input.actorId),
+          deps,
+        );
+        const guarded = await guardWidening(deps, request, input.action);
+        const outcome = decide(guarded, userCommand(input, actor), deps.clock.now());
+        return commit(deps, withGroupMatching(outcome, request, deps), request);
       },
     );
+  };
+}
+
+/** The actor with only the groups that still stand for the ids the request's snapshot pinned. */
+function actingOn(request: AccessRequest, actor: Actor, deps: Pick<CoreDeps, 'catalog'>): Actor {
+  const groups = groupsPinnedBySnapshot(
+    actor.groups,
+    request.snapshot,
+    deps.catalog.config.identityCenter.groupIds,
+  );
+  return groups.length === actor.groups.length ? actor : { ...actor, groups };
+}
+
+/**
+ * A request made before snapshots recorded group ids is matched through the config's
+ * `identityCenter.groupIds`; each decision on it says so in its audit event, with the ids used.
+ */
+function withGroupMatching(
+  outcome: Outcome,
+  request: AccessRequest,
+  deps: Pick<CoreDeps, 'catalog'>,
+): Outcome {
+  if (groupsMatchedBy(request.snapshot) === 'snapshot' || !outcome.changed) return outcome;
+  const current = deps.catalog.config.identityCenter.groupIds;
+  const named = [
+    ...new Set([
+      ...request.snapshot.eligibleGroups,
+      ...request.snapshot.approverGroups,
+      ...request.snapshot.breakGlassGroups,
+    ]),
+  ];
+  const groupIds = Object.fromEntries(
+    named.filter((name) => Object.hasOwn(current, name)).map((name) => [name, current[name] as string]),
+  );
+  return {
+    ...outcome,
+    events: outcome.events.map((event) => ({
+      ...event,
+      details: { ...(event.details ?? {}), groupsMatchedBy: 'config', groupIds },
+    })),
   };
 }
 
@@ -310,7 +395,7 @@ export function makeListAwaitingMyApproval(deps: CoreDeps) {
       ...(input.limit === undefined ? {} : { limit: input.limit }),
       ...(position.t === undefined ? {} : { nextToken: position.t }),
     });
-    const items = page.items.filter((request) => awaitsActor(actor, request));
+    const items = page.items.filter((request) => awaitsActor(actingOn(request, actor, deps), request));
     let nextToken: string | undefined;
     if (page.nextToken) nextToken = encodeAwaitingToken({ s: position.s, t: page.nextToken });
     else if (position.s + 1 < AWAITING.length) nextToken = encodeAwaitingToken({ s: position.s + 1 });

@@ -23,6 +23,8 @@ export const AUDIT_EVENT_TYPES = [
   'drift.removed',
   'system.rejected',
   'deny.fallback',
+  'deny.removed',
+  'assignment.acquired',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -113,6 +113,16 @@ export class InvalidTransitionError extends PamError {
   readonly httpStatus = 409;
 }
 
+/**
+ * 409: the request record claims something its audit chain does not prove (a status, approvals or
+ * an expiry written past the decisions that would justify them). Nothing widens; it is audited and
+ * alarmed.
+ */
+export class UnprovenRecordError extends PamError {
+  readonly code = 'RECORD_NOT_PROVEN';
+  readonly httpStatus = 409;
+}
+
 /** 409: another decision changed the request first (optimistic concurrency on `version`). */
 export class ConcurrentModificationError extends PamError {
   readonly code = 'CONCURRENT_MODIFICATION';

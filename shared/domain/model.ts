@@ -20,7 +20,7 @@ export interface AwsRoleTarget {
 }
 
 export interface ApprovalPolicy {
-  /** Group display names whose members may approve. */
+  /** Config group names (matched by the ids in identityCenter.groupIds) whose members may approve. */
   readonly approvers: readonly string[];
   /** N of an N-of-M quorum. */
   readonly required: number;
@@ -34,7 +34,7 @@ export interface Entitlement {
   readonly kind: EntitlementKind;
   /** Present for kind `aws-role`. */
   readonly target: AwsRoleTarget;
-  /** Group display names whose members may request. */
+  /** Config group names (matched by id) whose members may request. */
   readonly eligible: readonly string[];
   readonly approval: ApprovalPolicy;
   readonly maxDurationMs: number;
@@ -42,7 +42,7 @@ export interface Entitlement {
   readonly defaultDurationMs: number;
   readonly requireReason: boolean;
   readonly ticketPattern?: string;
-  /** Group display names whose members may activate without approval (flagged, reviewed later). */
+  /** Config group names (matched by id) whose members may activate without approval (flagged, reviewed later). */
   readonly breakGlass: readonly string[];
   readonly strictExpiry: boolean;
   readonly privileged: boolean;
@@ -56,7 +56,7 @@ export interface IdentityCenterConfig {
   readonly managementAccountId: string;
   /** AWS Organizations id (`o-…`): the `/v1` resource policy admits only principals of this organization. */
   readonly organizationId: string;
-  /** Group display name → Identity Store group id (needed to deploy standing assignments). */
+  /** Config group name → Identity Store group id: how every group is matched, and what deployment assigns. */
   readonly groupIds: Readonly<Record<string, string>>;
 }
 
@@ -64,10 +64,12 @@ export type DriftMode = 'remove' | 'report';
 
 export interface PamConfig {
   readonly identityCenter: IdentityCenterConfig;
-  /** Group display names whose members are cloud-pam admins (may revoke anything). */
+  /** Config group names (matched by id) whose members are cloud-pam admins (may revoke anything). */
   readonly admins: readonly string[];
   readonly drift: { readonly mode: DriftMode; readonly graceMs: number };
   readonly approvalTimeoutMs: number;
+  /** How far ahead `startAt` may be (default 7 days). */
+  readonly maxStartDelayMs?: number;
   readonly entitlements: readonly Entitlement[];
   /** SHA-256 (hex) of the canonical JSON of the validated config; recorded in every snapshot. */
   readonly configHash: string;
@@ -109,6 +111,8 @@ export interface PolicySnapshot {
   readonly permissionSetName: string;
   readonly eligibleGroups: readonly string[];
   readonly approverGroups: readonly string[];
+  /** The Identity Store id each named group stood for when the request was made (matched by id). */
+  readonly groupIds?: Readonly<Record<string, string>>;
   readonly required: number;
   readonly autoApprove: boolean;
   readonly maxDurationMs: number;
@@ -202,7 +206,7 @@ export function targetAccounts(request: Pick<AccessRequest, 'accountId' | 'accou
 /** A person acting, resolved from the Identity Store at decision time (never cached). */
 export interface Actor {
   readonly userId: string;
-  /** Group display names (read uncached). */
+  /** Config group names, matched by group id (read uncached). */
   readonly groups: readonly string[];
   /** `user:<id>`, `ext:<issuer>:<id>`, `emp:<number>`: equal keys mean the same person. */
   readonly personKeys: readonly string[];

@@ -22,8 +22,44 @@ export function intersects(a: readonly string[], b: readonly string[]): boolean 
   return b.some((item) => set.has(item));
 }
 
-export function takeSnapshot(entitlement: Entitlement, configHash: string): PolicySnapshot {
+/**
+ * The config group names of `groups` that still stand for the Identity Store group the request's
+ * snapshot pinned: a name whose group id changed since the request was made no longer counts for it
+ * (fail closed). A snapshot without ids (a request made before ids were recorded) is matched through
+ * the current config's ids, which is what the directory already did; `groupsMatchedBy` says which.
+ */
+export function groupsPinnedBySnapshot(
+  groups: readonly string[],
+  snapshot: Pick<PolicySnapshot, 'groupIds'>,
+  currentIds: Readonly<Record<string, string>>,
+): string[] {
+  const pinned = snapshot.groupIds;
+  if (!pinned) return [...groups];
+  return groups.filter((name) => {
+    const then = Object.hasOwn(pinned, name) ? pinned[name] : undefined;
+    return then !== undefined && then === (Object.hasOwn(currentIds, name) ? currentIds[name] : undefined);
+  });
+}
+
+/** How a request's groups are matched: by the ids its snapshot pinned, or (older requests) the config's. */
+export function groupsMatchedBy(snapshot: Pick<PolicySnapshot, 'groupIds'>): 'snapshot' | 'config' {
+  return snapshot.groupIds ? 'snapshot' : 'config';
+}
+
+export function takeSnapshot(
+  entitlement: Entitlement,
+  configHash: string,
+  groupIds?: Readonly<Record<string, string>>,
+): PolicySnapshot {
+  // The Identity Store ids the groups it names stood for at request time (groups are matched by id).
+  const named = [...entitlement.eligible, ...entitlement.approval.approvers, ...entitlement.breakGlass];
+  const pinned = groupIds
+    ? Object.fromEntries(
+        named.filter((name) => groupIds[name]).map((name) => [name, groupIds[name] as string]),
+      )
+    : undefined;
   return {
+    ...(pinned ? { groupIds: pinned } : {}),
     entitlementTitle: entitlement.title,
     kind: entitlement.kind,
     permissionSetName: entitlement.target.permissionSet.name,

@@ -11,13 +11,14 @@
 //   ACTIVE|EXTENSION_PENDING --expire (current grantVersion)--> EXPIRED
 //   APPROVED|SCHEDULED|PROVISIONING|ACTIVE|EXTENSION_PENDING --revoke--> REVOKED
 //   break-glass: opened APPROVED (no approvals), flagged REVIEW_REQUIRED --review--> REVIEWED
-import { type AuditDraft, type AuditEventType, requestChainId } from './audit-types.ts';
+import { type AuditDraft, type AuditEventType, type JsonValue, requestChainId } from './audit-types.ts';
 import { InvalidTransitionError, ValidationError } from './errors.ts';
 import {
   type AccessRequest,
   type Actor,
   type Approval,
   type Entitlement,
+  type PolicySnapshot,
   type RequestStatus,
   targetAccounts,
 } from './model.ts';
@@ -48,6 +49,10 @@ export interface OpenRequestInput {
   readonly reason?: string;
   readonly ticket?: string;
   readonly startAt?: Date;
+  /** Group name → Identity Store id from the config, pinned into the snapshot. */
+  readonly groupIds?: Readonly<Record<string, string>>;
+  /** How far ahead `startAt` may be (config `maxStartDelay`; default: no limit). */
+  readonly maxStartDelayMs?: number;
   readonly now: Date;
 }
 
@@ -70,7 +75,12 @@ export type Command =
   | { readonly type: 'assignment-succeeded'; readonly accountId: string }
   | { readonly type: 'assignment-failed'; readonly accountId: string; readonly failure: string }
   | { readonly type: 'fail'; readonly failure: string }
-  | { readonly type: 'expire'; readonly grantVersion: number };
+  /**
+   * `provenEnd`: the grant's end as its audit chain proves it (activation and approved extensions).
+   * When given, it decides — a record whose expiry or version was written past the chain extends
+   * nothing — and the version check is not needed (an early delivery is simply not due yet).
+   */
+  | { readonly type: 'expire'; readonly grantVersion: number; readonly provenEnd?: string };
 
 export type CommandType = Command['type'];
 
@@ -109,6 +119,11 @@ function baseEvent(request: AccessRequest, type: AuditEventType, at: Date, actor
   } satisfies AuditDraft;
 }
 
+/** The snapshot as audit details (plain JSON; canonical JSON compares it with the record's). */
+export function snapshotDetails(snapshot: PolicySnapshot): { readonly [key: string]: JsonValue } {
+  return JSON.parse(JSON.stringify(snapshot)) as { readonly [key: string]: JsonValue };
+}
+
 function notAllowed(request: AccessRequest, action: string): InvalidTransitionError {
   return new InvalidTransitionError(`cannot ${action} a request that is ${request.status}`);
 }
@@ -133,7 +148,7 @@ function opening(input: Omit<OpenRequestInput, 'startAt'>, reasonAlwaysRequired:
   const { entitlement, requester, now } = input;
   const accountIds = targetsOf(input);
   for (const accountId of accountIds) assertTarget(entitlement, accountId);
-  const snapshot = takeSnapshot(entitlement, input.configHash);
+  const snapshot = takeSnapshot(entitlement, input.configHash, input.groupIds);
   const durationMs = input.durationMs ?? entitlement.defaultDurationMs;
   assertDuration(durationMs, snapshot);
   const reason = input.reason?.trim() || undefined;
@@ -170,6 +185,15 @@ export function openRequest(input: OpenRequestInput): Outcome {
   if (input.startAt !== undefined && input.startAt.getTime() < now.getTime() - 60_000) {
     throw new ValidationError('startAt: expected a time in the future');
   }
+  if (
+    input.startAt !== undefined &&
+    input.maxStartDelayMs !== undefined &&
+    input.startAt.getTime() > now.getTime() + input.maxStartDelayMs
+  ) {
+    throw new ValidationError(
+      `startAt: expected at most ${Math.round(input.maxStartDelayMs / 3_600_000)} hours ahead (config maxStartDelay)`,
+    );
+  }
   const status: RequestStatus = snapshot.autoApprove ? 'APPROVED' : 'PENDING';
   const request: AccessRequest = {
     ...base,
@@ -188,6 +212,11 @@ export function openRequest(input: OpenRequestInput): Outcome {
         required: snapshot.required,
         approverGroups: [...snapshot.approverGroups],
         configHash: snapshot.configHash,
+        requesterPersonKeys: [...requester.personKeys],
+        permissionSetName: snapshot.permissionSetName,
+        ...(snapshot.groupIds ? { groupIds: { ...snapshot.groupIds } } : {}),
+        // The whole policy snapshot, so the record's can be held to it (grant-proof.ts).
+        snapshot: snapshotDetails(snapshot),
       },
     },
   ];
@@ -215,7 +244,15 @@ export function openBreakGlass(input: Omit<OpenRequestInput, 'startAt'>): Outcom
     {
       ...baseEvent(request, 'breakglass.activated', now, requester.userId),
       reason: reason ?? null,
-      details: { durationMs, ticket: request.ticket ?? null, configHash: snapshot.configHash },
+      details: {
+        durationMs,
+        ticket: request.ticket ?? null,
+        configHash: snapshot.configHash,
+        accountIds: [...targetAccounts(request)],
+        permissionSetName: snapshot.permissionSetName,
+        requesterPersonKeys: [...requester.personKeys],
+        snapshot: snapshotDetails(snapshot),
+      },
     },
   ];
   return { request, events, changed: true };
@@ -268,7 +305,14 @@ function approve(request: AccessRequest, actor: Actor, comment: string | undefin
     const event: AuditDraft = {
       ...baseEvent(request, 'request.approved', now, actor.userId),
       reason: comment ?? null,
-      details: { approvals: approvals.length, required: request.snapshot.required, quorumReached },
+      details: {
+        approvals: approvals.length,
+        required: request.snapshot.required,
+        quorumReached,
+        personKeys: [...actor.personKeys],
+        // The approvals that made the quorum (approvers still in an approver group at that moment).
+        ...(quorumReached ? { countedApprovers: approvals.map((a) => a.approverId) } : {}),
+      },
     };
     return { request: updated, events: [event], changed: true };
   }
@@ -286,6 +330,7 @@ function approve(request: AccessRequest, actor: Actor, comment: string | undefin
           approvals: approvals.length,
           required: request.snapshot.required,
           quorumReached,
+          personKeys: [...actor.personKeys],
         },
       };
       return { request: updated, events: [event], changed: true };
@@ -549,9 +594,11 @@ export function decide(request: AccessRequest, command: Command, now: Date): Out
         throw notAllowed(request, 'expire');
       }
       // A schedule carrying an older grant version was superseded by an extension: a no-op.
-      if (command.grantVersion !== grant.grantVersion) return { request, events: [], changed: false };
+      if (command.provenEnd === undefined && command.grantVersion !== grant.grantVersion)
+        return { request, events: [], changed: false };
       // Delivered early (clock skew): ignore; the schedule or the reconciler delivers it again when due.
-      if (now.getTime() < Date.parse(grant.expiresAt)) return { request, events: [], changed: false };
+      const endsAt = command.provenEnd ?? grant.expiresAt;
+      if (now.getTime() < Date.parse(endsAt)) return { request, events: [], changed: false };
       return end(
         request,
         now,
@@ -559,7 +606,11 @@ export function decide(request: AccessRequest, command: Command, now: Date): Out
         'grant.expired',
         SYSTEM_ACTOR_ID,
         {},
-        { expiresAt: grant.expiresAt, grantVersion: grant.grantVersion },
+        {
+          expiresAt: endsAt,
+          grantVersion: grant.grantVersion,
+          ...(endsAt !== grant.expiresAt ? { recordExpiresAt: grant.expiresAt } : {}),
+        },
       );
     }
   }

@@ -71,7 +71,7 @@ export interface Directory {
   getUser(userId: string): Promise<DirectoryUser | undefined>;
   findUserByUserName(userName: string): Promise<DirectoryUser | undefined>;
   findUserByEmail(email: string): Promise<DirectoryUser | undefined>;
-  /** Display names of the groups the user is a direct member of. Never cached. */
+  /** The config names (`identityCenter.groupIds`) of the groups the user is a direct member of, matched by group id, never by display name. Never cached. */
   groupsOf(userId: string): Promise<readonly string[]>;
 }
 

@@ -12,7 +12,7 @@ import { makeCatalog } from '#app/catalog.ts';
 import type { CoreDeps } from '#app/deps.ts';
 import type { Clock } from '#ports/index.ts';
 import { loadBundledConfig } from './bundled-config.ts';
-import { REJECTION_AUDIT_FAILED_METRIC } from './metric-names.ts';
+import { REJECTION_AUDIT_FAILED_METRIC, UNPROVEN_ACCESS_METRIC } from './metric-names.ts';
 import { logger, metrics, tracer } from './powertools.ts';
 
 export interface CoreEnv {
@@ -56,7 +56,7 @@ export function buildCoreDeps(
     directory: new IdentityStoreDirectory({
       client: identityStore,
       identityStoreId: env.IDENTITY_STORE_ID,
-      clock,
+      groupIds: config.identityCenter.groupIds,
     }),
     catalog: makeCatalog(config),
     clock,
@@ -66,6 +66,11 @@ export function buildCoreDeps(
         // Alarmed on (PamAlarms.watchRejectionAudit); the refusal itself still stood.
         logger.error('could not audit a refused action', { action, code, requestId, error });
         metrics.addMetric(REJECTION_AUDIT_FAILED_METRIC, MetricUnit.Count, 1);
+      },
+      unprovenAccessRefused({ check, requestId, problems }) {
+        // Alarmed on (PamAlarms): a tampered record or a forged message was refused.
+        logger.error('access refused: not proven by the audit chain', { check, requestId, problems });
+        metrics.addMetric(UNPROVEN_ACCESS_METRIC, MetricUnit.Count, 1);
       },
     },
   };

@@ -53,6 +53,7 @@ const compiledConfig = z.strictObject({
   admins: groups,
   drift: z.strictObject({ mode: z.enum(['remove', 'report']), graceMs: ms }),
   approvalTimeoutMs: ms,
+  maxStartDelayMs: ms.optional(),
   entitlements: z.array(entitlement),
   configHash: z.string().regex(/^[0-9a-f]{64}$/),
 });

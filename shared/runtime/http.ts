@@ -76,3 +76,16 @@ export function errorResponse(error: unknown, onInternal: (error: unknown) => vo
   };
   return json(500, body);
 }
+
+/** What may be logged of an internal error: its name and the AWS request id, never its message. */
+export function internalErrorSummary(error: unknown): Record<string, string | number> {
+  const { name, $metadata } = (error ?? {}) as {
+    name?: unknown;
+    $metadata?: { requestId?: unknown; httpStatusCode?: unknown };
+  };
+  return {
+    errorName: typeof name === 'string' ? name : typeof error,
+    ...(typeof $metadata?.requestId === 'string' ? { awsRequestId: $metadata.requestId } : {}),
+    ...(typeof $metadata?.httpStatusCode === 'number' ? { httpStatusCode: $metadata.httpStatusCode } : {}),
+  };
+}

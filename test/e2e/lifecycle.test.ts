@@ -7,6 +7,7 @@
 // supplies the PamRequester identity of the demo user named with --as).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestChainId } from '#domain/audit-types.ts';
 import { TRY_COMMANDS } from '../../local/start.ts';
@@ -338,5 +339,59 @@ describe('the commands `make start` prints', () => {
     const id = /\b([0-9A-HJKMNP-TV-Z]{26})\b/.exec(outputs[1] ?? '')?.[1];
     expect(id).toBeDefined();
     expect(outputs[2]).toContain(id);
+    // Every state this suite produced so far verifies: links and meaning.
+    const verify = await e2e.pam('audit', 'verify');
+    expect(verify.code, verify.stdout).toBe(0);
+  });
+});
+
+describe('a direct write to the access table', () => {
+  it('status = APPROVED written on a PENDING request with any AWS client provisions nothing, and audit verify names it', async () => {
+    // Prepare: erin asks; nobody approves.
+    const created = await e2e.pam(
+      'request',
+      'dev-readonly',
+      '--account',
+      DEV,
+      '--for',
+      '1h',
+      '--reason',
+      'nobody will approve this',
+      '--as',
+      'erin',
+      '--json',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = created.json<RequestJson>();
+
+    // Act: an insider flips it with a plain AWS client at the printed endpoint.
+    const anyone = new DynamoDBClient({
+      endpoint: e2e.runtime.awsEndpoint,
+      region: e2e.runtime.region,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+    await anyone.send(
+      new UpdateItemCommand({
+        TableName: e2e.runtime.tables.access,
+        Key: { pk: { S: `REQ#${id}` }, sk: { S: 'REQ' } },
+        UpdateExpression: 'SET #s = :approved',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':approved': { S: 'APPROVED' } },
+      }),
+    );
+    anyone.destroy();
+    await e2e.settle();
+    await e2e.pam('local', 'clock', 'advance', '10m');
+
+    // Assess: it never went further (no provisioning, no assignment made for it), and verify fails.
+    const after = (await e2e.pam('show', id, '--as', 'erin', '--json')).json<RequestJson>();
+    expect(after.status).toBe('APPROVED');
+    expect((await e2e.auditEvents(requestChainId(id))).map((event) => event.type)).toEqual([
+      'request.created',
+    ]);
+    const verify = await e2e.pam('audit', 'verify');
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain(id);
   });
 });

@@ -329,7 +329,6 @@ describe('hub service stack: functions', () => {
       const statement = directory[0] as Statement;
       expect(asArray(statement.Action).sort()).toEqual(
         [
-          'identitystore:DescribeGroup',
           'identitystore:DescribeUser',
           'identitystore:GetUserId',
           'identitystore:ListGroupMembershipsForMember',

@@ -33,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
+  await world?.stop();
 });
 
 async function stored(id: string): Promise<AccessRequest> {

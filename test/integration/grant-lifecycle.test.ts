@@ -37,6 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
+  await world?.stop();
 });
 
 async function assigned(
@@ -108,6 +109,7 @@ describe('grant lifecycle', () => {
       'request.created',
       'request.approved',
       'grant.provisioning',
+      'assignment.acquired',
       'grant.activated',
       'grant.expired',
     ]);

@@ -1,4 +1,5 @@
-// IdentityStoreDirectory against moto over HTTP, in this file's own moto account.
+// IdentityStoreDirectory against moto over HTTP, in this file's own moto account. Groups are answered
+// by the config names (identityCenter.groupIds) of the ids the user is a member of.
 //
 // Moto 5.2.1 deviations (covered by test/unit/identity-store-directory.test.ts with recorded-shape
 // fixtures instead):
@@ -6,7 +7,10 @@
 //   its `user:` person key; disabled users and same-person links cannot be created here;
 // - DescribeUser answers `null` for attributes a user lacks (the real service omits them);
 // - GetUserId implements only `UniqueAttribute` (not `ExternalId`), which is all the adapter uses;
-// - DeleteGroup leaves the group's memberships behind (the adapter skips groups it cannot describe);
+// - DeleteGroup leaves the group's memberships behind, still listed for the member;
+// - there is no UpdateGroup (moto answers 500): `renameGroup` below stands in for it, so this file's
+//   client sees the new display name in DescribeGroup from then on (the directory must not care);
+// - like the Identity Store, CreateGroup refuses a display name another group holds;
 // - an identity store springs into being on first use of any id, so no sso-admin instance is needed.
 import {
   CreateGroupCommand,
@@ -15,6 +19,7 @@ import {
   DeleteGroupCommand,
   DeleteGroupMembershipCommand,
   DeleteUserCommand,
+  DescribeGroupCommand,
   IdentitystoreClient,
 } from '@aws-sdk/client-identitystore';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +36,27 @@ describe('IdentityStoreDirectory on moto', () => {
   // a rest tuple, as IdentitystoreClient's is, and its middleware is typed for any client.
   const client = new IdentitystoreClient(motoClientConfig());
   client.middlewareStack.use(motoAccount(ACCOUNT) as Parameters<typeof client.middlewareStack.use>[0]);
-  const directory = new IdentityStoreDirectory({ client, identityStoreId: STORE_ID });
+
+  // UpdateGroup (displayName) as the Identity Store answers it afterwards, for this client only.
+  const renamedTo = new Map<string, string>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const group = result.output as { GroupId?: string; DisplayName?: string };
+      const name = group.GroupId === undefined ? undefined : renamedTo.get(group.GroupId);
+      if (context.commandName === 'DescribeGroupCommand' && name !== undefined) group.DisplayName = name;
+      return result;
+    },
+    { step: 'initialize', name: 'emulateUpdateGroup' },
+  );
+  function renameGroup(groupId: string, displayName: string): void {
+    renamedTo.set(groupId, displayName);
+  }
+
+  /** A directory configured with `groupIds`, as buildCoreDeps makes one from the bundled config. */
+  function directoryFor(groupIds: Readonly<Record<string, string>>): IdentityStoreDirectory {
+    return new IdentityStoreDirectory({ client, identityStoreId: STORE_ID, groupIds });
+  }
 
   async function createUser(userName: string, email: string): Promise<string> {
     const { UserId } = await client.send(
@@ -70,18 +95,20 @@ describe('IdentityStoreDirectory on moto', () => {
   let aliceId: string;
   let bobId: string;
   const memberships = new Map<string, string>();
-  const groupIds = new Map<string, string>();
+  /** identityCenter.groupIds of this file's config: every group below except `unlisted-team`. */
+  const groupIds: Record<string, string> = {};
+  let directory: IdentityStoreDirectory;
 
   beforeAll(async () => {
     aliceId = await createUser('alice', 'alice@example.com');
     bobId = await createUser('bob', 'bob@example.com');
-    for (const name of ['platform-engineers', 'cloud-ops', 'auditors']) {
-      const groupId = await createGroup(name);
-      groupIds.set(name, groupId);
-    }
+    for (const name of ['platform-engineers', 'cloud-ops', 'auditors'])
+      groupIds[name] = await createGroup(name);
     for (const name of ['platform-engineers', 'cloud-ops'])
-      memberships.set(name, await addMember(groupIds.get(name) as string, aliceId));
-    await addMember(groupIds.get('auditors') as string, bobId);
+      memberships.set(name, await addMember(groupIds[name] as string, aliceId));
+    await addMember(groupIds.auditors as string, bobId);
+    await addMember(await createGroup('unlisted-team'), aliceId);
+    directory = directoryFor(groupIds);
   });
 
   it('describes a user (moto has no status: active; no ExternalIds: only the user key)', async () => {
@@ -121,16 +148,26 @@ describe('IdentityStoreDirectory on moto', () => {
     await expect(directory.findUserByEmail('mallory@example.com')).resolves.toBeUndefined();
   });
 
-  it("lists a user's groups by display name", async () => {
+  it("lists a user's groups by the config names of their ids", async () => {
     const groups = await directory.groupsOf(aliceId);
 
     expect([...groups].sort()).toEqual(['cloud-ops', 'platform-engineers']);
     await expect(directory.groupsOf(bobId)).resolves.toEqual(['auditors']);
   });
 
+  it('ignores a membership in a group the config does not name', async () => {
+    const userId = await createUser('contractor', 'contractor@example.com');
+    await addMember(await createGroup('contractors'), userId);
+    await addMember(groupIds.auditors as string, userId);
+
+    await expect(directory.groupsOf(userId)).resolves.toEqual(['auditors']);
+    // alice is in `unlisted-team` too (beforeAll), which the listing above left out.
+    await expect(directory.groupsOf(aliceId)).resolves.not.toContain('unlisted-team');
+  });
+
   it('sees a membership removed since the last call (memberships are not cached)', async () => {
     const userId = await createUser('mover', 'mover@example.com');
-    const membershipId = await addMember(groupIds.get('cloud-ops') as string, userId);
+    const membershipId = await addMember(groupIds['cloud-ops'] as string, userId);
     await expect(directory.groupsOf(userId)).resolves.toEqual(['cloud-ops']);
 
     await client.send(
@@ -140,7 +177,42 @@ describe('IdentityStoreDirectory on moto', () => {
     await expect(directory.groupsOf(userId)).resolves.toEqual([]);
   });
 
-  it('skips a group that was deleted while the membership still lists it', async () => {
+  it('keeps answering the config name of a group renamed in the Identity Store', async () => {
+    const config = { ...groupIds, 'break-glass': await createGroup('break-glass') };
+    const userId = await createUser('responder', 'responder@example.com');
+    await addMember(config['break-glass'], userId);
+    const before = await directoryFor(config).groupsOf(userId);
+
+    renameGroup(config['break-glass'], 'emergency-responders');
+
+    const renamed = await client.send(
+      new DescribeGroupCommand({ IdentityStoreId: STORE_ID, GroupId: config['break-glass'] }),
+    );
+    expect(renamed.DisplayName).toBe('emergency-responders');
+    expect(before).toEqual(['break-glass']);
+    // A fresh directory: nothing remembered from the call before the rename.
+    await expect(directoryFor(config).groupsOf(userId)).resolves.toEqual(['break-glass']);
+  });
+
+  it('grants nothing for a new group with a config name but not the configured id', async () => {
+    // The configured `release-managers` is deleted; a new group takes the name (moto, like the
+    // Identity Store, lets a display name be reused only once no other group holds it).
+    const config = { ...groupIds, 'release-managers': await createGroup('release-managers') };
+    await client.send(
+      new DeleteGroupCommand({ IdentityStoreId: STORE_ID, GroupId: config['release-managers'] }),
+    );
+    const lookAlike = await createGroup('release-managers');
+    const userId = await createUser('newcomer', 'newcomer@example.com');
+    await addMember(lookAlike, userId);
+
+    const described = await client.send(
+      new DescribeGroupCommand({ IdentityStoreId: STORE_ID, GroupId: lookAlike }),
+    );
+    expect(described.DisplayName).toBe('release-managers');
+    await expect(directoryFor(config).groupsOf(userId)).resolves.toEqual([]);
+  });
+
+  it('answers nothing for a deleted group the config does not name', async () => {
     const userId = await createUser('orphan', 'orphan@example.com');
     const groupId = await createGroup('short-lived');
     await addMember(groupId, userId);
@@ -154,9 +226,13 @@ describe('IdentityStoreDirectory on moto', () => {
   it('follows moto NextToken pages (more than 100 memberships)', async () => {
     const userId = await createUser('collector', 'collector@example.com');
     const names = Array.from({ length: 105 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
-    for (const name of names) await addMember(await createGroup(name), userId);
+    const config: Record<string, string> = {};
+    for (const name of names) {
+      config[name] = await createGroup(name);
+      await addMember(config[name], userId);
+    }
 
-    const groups = await directory.groupsOf(userId);
+    const groups = await directoryFor(config).groupsOf(userId);
 
     expect([...groups].sort()).toEqual(names);
   });

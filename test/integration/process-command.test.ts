@@ -28,6 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
+  await world?.stop();
 });
 
 /** A fresh ingress delivery (an API Gateway request id). */

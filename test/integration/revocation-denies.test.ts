@@ -9,7 +9,9 @@
 import { CreateGroupMembershipCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CreateAccountAssignmentCommand } from '@aws-sdk/client-sso-admin';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
 import { ulidGenerator } from '#adapters/system.ts';
 import { permissionSetGroup } from '#app/grants/tuples.ts';
@@ -40,6 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
+  await world?.stop();
 });
 
 const fake = () => world.identityCenter.fake;
@@ -322,11 +325,41 @@ describe('the inline-policy budget', () => {
     const credentials = users.map((userId) =>
       fake().issueCredential({ userId, accountId: DEV2_ACCOUNT, permissionSetArn: devSet() }),
     );
+    // Their 1,000 grants, just revoked: written straight to the table (a fixture, not a shortcut the
+    // engine takes), cloned from a real request so every field is as the store writes it.
+    const template = await stored(
+      (
+        await h.createRequest({
+          actorId: world.userIds.alice,
+          entitlementId: 'dev-readonly',
+          accountId: DEV2_ACCOUNT,
+          durationMs: HOUR,
+          reason: 'template',
+        })
+      ).id,
+    );
+    const ids = ulidGenerator();
+    const revoked = users.map((userId) => ({
+      ...template,
+      id: ids.next(),
+      requesterId: userId,
+      status: 'REVOKED' as const,
+    }));
+    for (let start = 0; start < revoked.length; start += 25)
+      await documentClient(world.dynamo).send(
+        new BatchWriteCommand({
+          RequestItems: {
+            [world.tables.access]: revoked.slice(start, start + 25).map((request) => ({
+              PutRequest: { Item: { ...request, pk: `REQ#${request.id}`, sk: 'REQ' } },
+            })),
+          },
+        }),
+      );
     h.clock.advance(1000);
     const decided = h.clock.now().toISOString();
 
     // Act: the 1,000 denies, as the revocations' narrowing queues them, all at once.
-    for (const userId of users)
+    for (const request of revoked)
       await world.sqs.send(
         new SendMessageCommand({
           QueueUrl: world.queues.provisioning.url,
@@ -334,8 +367,9 @@ describe('the inline-policy budget', () => {
           MessageBody: JSON.stringify({
             op: 'deny-add',
             permissionSetArn: devSet(),
-            userId,
+            userId: request.requesterId,
             endedAt: decided,
+            requestId: request.id,
           }),
         }),
       );

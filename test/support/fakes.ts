@@ -620,13 +620,24 @@ export function at(minutes: number): Date {
  * request could hold). EXPIRED happens at its expiry; other steps a minute apart.
  */
 export function fixtureRequest(status: RequestStatus, options: FixtureRequestOptions = {}): AccessRequest {
+  return fixtureRequestWithChain(status, options).request;
+}
+
+/**
+ * A fixture request reached through the real state machine, with the audit events of every step on
+ * the way (its chain: what proves its status). `options.id` names it (default FIXTURE_ID).
+ */
+export function fixtureRequestWithChain(
+  status: RequestStatus,
+  options: FixtureRequestOptions & { id?: string } = {},
+): { request: AccessRequest; events: AuditDraft[] } {
   const config = options.config ?? fixtureConfig();
   const entitlementId = options.entitlementId ?? READ_ONLY;
   const found = config.entitlements.find((candidate) => candidate.id === entitlementId);
   if (!found) throw new Error(`no fixture entitlement ${entitlementId}`);
   const requester = fixtureActor(options.requester ?? U.eve, fixtureUsers(), config);
   const input = {
-    id: FIXTURE_ID,
+    id: options.id ?? FIXTURE_ID,
     requester,
     entitlement: found,
     configHash: config.configHash,
@@ -636,12 +647,16 @@ export function fixtureRequest(status: RequestStatus, options: FixtureRequestOpt
     now: at(0),
   };
   let minute = 0;
-  let request = options.breakGlass
-    ? openBreakGlass(input).request
-    : openRequest({ ...input, ...(options.startAt ? { startAt: options.startAt } : {}) }).request;
+  const opened = options.breakGlass
+    ? openBreakGlass(input)
+    : openRequest({ ...input, ...(options.startAt ? { startAt: options.startAt } : {}) });
+  let request = opened.request;
+  const events: AuditDraft[] = [...opened.events];
   const apply = (command: Command) => {
     minute += 1;
-    request = decide(request, command, at(minute)).request;
+    const outcome = decide(request, command, at(minute));
+    request = outcome.request;
+    events.push(...outcome.events);
   };
   const actor = (userId: string) => fixtureActor(userId, fixtureUsers(), config);
   const approveToQuorum = () => {
@@ -693,11 +708,13 @@ export function fixtureRequest(status: RequestStatus, options: FixtureRequestOpt
     case 'EXPIRED': {
       toActive();
       const grant = grantOf(request);
-      request = decide(
+      const outcome = decide(
         request,
         { type: 'expire', grantVersion: grant.grantVersion },
         new Date(grant.expiresAt),
-      ).request;
+      );
+      request = outcome.request;
+      events.push(...outcome.events);
       break;
     }
     case 'REVOKED':
@@ -706,5 +723,5 @@ export function fixtureRequest(status: RequestStatus, options: FixtureRequestOpt
       break;
   }
   if (request.status !== status) throw new Error(`fixture reached ${request.status}, not ${status}`);
-  return request;
+  return { request, events };
 }

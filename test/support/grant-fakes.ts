@@ -8,6 +8,7 @@ import { permissionSetsFrom } from '#adapters/permission-sets.ts';
 import type { GrantDeps, GrantMetrics } from '#app/grants/deps.ts';
 import type { DriftSeenEntry, DriftSeenStore } from '#app/grants/drift.ts';
 import { tupleKey } from '#app/grants/tuples.ts';
+import type { AuditDraft } from '#domain/audit-types.ts';
 import { ConcurrentModificationError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import type {
@@ -399,8 +400,10 @@ export function makeGrantTestDeps(options: Parameters<typeof makeTestDeps>[0] = 
 export async function seedRequest(
   store: InMemoryAccessStore,
   request: AccessRequest,
+  /** Its chain (fixtureRequestWithChain), so that what the record claims is proven. */
+  events: readonly AuditDraft[] = [],
 ): Promise<AccessRequest> {
   const stored = { ...request, version: 1 };
-  await store.save({ request: stored, expectedVersion: null, events: [] });
+  await store.save({ request: stored, expectedVersion: null, events });
   return stored;
 }

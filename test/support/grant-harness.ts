@@ -376,7 +376,7 @@ export async function createGrantHarness(
       await Promise.all([...functions.values()].map((host) => host.stop()));
       await proxy.close();
       streams.destroy();
-      await world.stop();
+      // The world (its fake Identity Center) is the caller's: a second harness may use it.
     },
   };
 }

@@ -1,6 +1,8 @@
 // IdentityStoreDirectory against hand-built Identity Store responses (test/fixtures/identitystore,
 // shaped from the API reference). Moto deviation: moto 5.2.1 has no `UserStatus`, `ExternalIds` or
 // extensions, so disabled users and same-person keys are only testable here, with aws-sdk-client-mock.
+// Groups are answered by the config names of their ids (identityCenter.groupIds): DescribeGroup is
+// stubbed with what the store would say, to show that its display names decide nothing.
 import { readFileSync } from 'node:fs';
 import {
   DescribeGroupCommand,
@@ -47,18 +49,30 @@ function notFound(resourceType: 'USER' | 'GROUP'): ResourceNotFoundException {
 const alice = user('alice');
 const ALICE_ID = alice.UserId as string;
 
+const idOf = (name: string) => group(name).GroupId as string;
+/** identityCenter.groupIds: the config's group names and the ids they pin. */
+const GROUP_IDS = {
+  'platform-engineers': idOf('platform-engineers'),
+  'cloud-ops': idOf('cloud-ops'),
+  'break-glass': idOf('break-glass'),
+};
+/** A group id no config names, in the documented `<10 hex>-<uuid>` form. */
+const UNLISTED_GROUP_ID = '9067729b3d-6f1e2d3c-dddd-4b5a-9c8d-7e6f5a4b3c2d';
+
+function membershipIn(groupId: string) {
+  return { IdentityStoreId: STORE_ID, GroupId: groupId, MemberId: { UserId: ALICE_ID } };
+}
+
 describe('IdentityStoreDirectory', () => {
   const identitystore = mockClient(IdentitystoreClient);
-  let now = new Date('2025-01-01T00:00:00Z');
   let directory: IdentityStoreDirectory;
 
   beforeEach(() => {
     identitystore.reset();
-    now = new Date('2025-01-01T00:00:00Z');
     directory = new IdentityStoreDirectory({
       client: new IdentitystoreClient({ region: 'us-east-1' }),
       identityStoreId: STORE_ID,
-      clock: { now: () => now },
+      groupIds: GROUP_IDS,
     });
   });
 
@@ -78,6 +92,7 @@ describe('IdentityStoreDirectory', () => {
         NextToken: membershipsPage(1).NextToken,
       })
       .resolves(membershipsPage(2));
+    // What the store would answer if asked; the directory must not need to ask.
     for (const g of [group('platform-engineers'), group('cloud-ops'), group('break-glass')])
       identitystore.on(DescribeGroupCommand, { GroupId: g.GroupId }).resolves(g);
   }
@@ -274,7 +289,7 @@ describe('IdentityStoreDirectory', () => {
   });
 
   describe('groupsOf', () => {
-    it('follows NextToken through every page and resolves display names', async () => {
+    it('follows NextToken through every page and answers the config names of the group ids', async () => {
       givenAliceMemberships();
 
       const groups = await directory.groupsOf(ALICE_ID);
@@ -285,11 +300,15 @@ describe('IdentityStoreDirectory', () => {
         undefined,
         membershipsPage(1).NextToken,
       ]);
+      expect(pages[0]?.args[0].input).toMatchObject({
+        IdentityStoreId: STORE_ID,
+        MemberId: { UserId: ALICE_ID },
+      });
+      expect(identitystore.commandCalls(DescribeGroupCommand)).toHaveLength(0);
     });
 
     it('reads memberships on every call, never from a cache', async () => {
       identitystore.on(ListGroupMembershipsForMemberCommand).resolves(membershipsPage(2));
-      identitystore.on(DescribeGroupCommand).resolves(group('break-glass'));
 
       await directory.groupsOf(ALICE_ID);
       await directory.groupsOf(ALICE_ID);
@@ -310,41 +329,59 @@ describe('IdentityStoreDirectory', () => {
       expect(after).toEqual(['platform-engineers']);
     });
 
-    it('caches group display names, but only for the TTL', async () => {
+    it('keeps answering the config name of a group renamed in the Identity Store', async () => {
       givenAliceMemberships();
-
-      await directory.groupsOf(ALICE_ID);
-      await directory.groupsOf(ALICE_ID);
-      expect(identitystore.commandCalls(DescribeGroupCommand)).toHaveLength(3);
-
-      now = new Date(now.getTime() + 5 * 60 * 1000 + 1);
-      await directory.groupsOf(ALICE_ID);
-      expect(identitystore.commandCalls(DescribeGroupCommand)).toHaveLength(6);
-    });
-
-    it('picks up a renamed group once the cached name expires', async () => {
-      givenAliceMemberships();
-      await directory.groupsOf(ALICE_ID);
+      const before = await directory.groupsOf(ALICE_ID);
       identitystore
-        .on(DescribeGroupCommand, { GroupId: group('cloud-ops').GroupId })
+        .on(DescribeGroupCommand, { GroupId: idOf('cloud-ops') })
         .resolves({ ...group('cloud-ops'), DisplayName: 'former-cloud-ops' });
 
-      now = new Date(now.getTime() + 10 * 60 * 1000);
-      const groups = await directory.groupsOf(ALICE_ID);
+      const after = await directory.groupsOf(ALICE_ID);
 
-      expect(groups).toContain('former-cloud-ops');
-      expect(groups).not.toContain('cloud-ops');
+      expect(after).toEqual(before);
+      expect(after).toContain('cloud-ops');
+      expect(after).not.toContain('former-cloud-ops');
+      expect(identitystore.commandCalls(DescribeGroupCommand)).toHaveLength(0);
     });
 
-    it('skips a group deleted after its membership was listed', async () => {
-      givenAliceMemberships();
+    it('grants nothing for a new group named like a config group (its id is not the pinned one)', async () => {
+      const impostor = { ...group('cloud-ops'), GroupId: UNLISTED_GROUP_ID, Description: 'look-alike' };
       identitystore
-        .on(DescribeGroupCommand, { GroupId: group('break-glass').GroupId })
-        .rejects(notFound('GROUP'));
+        .on(ListGroupMembershipsForMemberCommand)
+        .resolves({ GroupMemberships: [membershipIn(UNLISTED_GROUP_ID)] });
+      identitystore.on(DescribeGroupCommand, { GroupId: UNLISTED_GROUP_ID }).resolves(impostor);
 
-      const groups = await directory.groupsOf(ALICE_ID);
+      await expect(directory.groupsOf(ALICE_ID)).resolves.toEqual([]);
+      expect(identitystore.commandCalls(DescribeGroupCommand)).toHaveLength(0);
+    });
 
-      expect(groups).toEqual(['platform-engineers', 'cloud-ops']);
+    it('ignores a membership in a group the config does not name', async () => {
+      identitystore.on(ListGroupMembershipsForMemberCommand).resolves({
+        GroupMemberships: [membershipIn(UNLISTED_GROUP_ID), membershipIn(idOf('break-glass'))],
+      });
+
+      await expect(directory.groupsOf(ALICE_ID)).resolves.toEqual(['break-glass']);
+    });
+
+    it('answers every config name that pins the same id, each once', async () => {
+      directory = new IdentityStoreDirectory({
+        client: new IdentitystoreClient({ region: 'us-east-1' }),
+        identityStoreId: STORE_ID,
+        groupIds: { ...GROUP_IDS, 'prod-approvers': idOf('cloud-ops') },
+      });
+      identitystore.on(ListGroupMembershipsForMemberCommand).resolves({
+        GroupMemberships: [membershipIn(idOf('cloud-ops')), membershipIn(idOf('cloud-ops'))],
+      });
+
+      await expect(directory.groupsOf(ALICE_ID)).resolves.toEqual(['cloud-ops', 'prod-approvers']);
+    });
+
+    it('does not take a group id for an inherited object key', async () => {
+      identitystore.on(ListGroupMembershipsForMemberCommand).resolves({
+        GroupMemberships: [membershipIn('toString'), membershipIn('__proto__'), membershipIn('constructor')],
+      });
+
+      await expect(directory.groupsOf(ALICE_ID)).resolves.toEqual([]);
     });
 
     it('answers no groups for a user in none', async () => {
@@ -355,8 +392,6 @@ describe('IdentityStoreDirectory', () => {
 
     it('fails instead of looping when the same NextToken comes back', async () => {
       identitystore.on(ListGroupMembershipsForMemberCommand).resolves(membershipsPage(1));
-      for (const g of [group('platform-engineers'), group('cloud-ops')])
-        identitystore.on(DescribeGroupCommand, { GroupId: g.GroupId }).resolves(g);
 
       await expect(directory.groupsOf(ALICE_ID)).rejects.toThrow('same NextToken');
     });
@@ -367,6 +402,14 @@ describe('IdentityStoreDirectory', () => {
         .resolves({ GroupMemberships: [{ IdentityStoreId: STORE_ID, MemberId: { UserId: ALICE_ID } }] });
 
       await expect(directory.groupsOf(ALICE_ID)).rejects.toBeInstanceOf(DirectoryResponseError);
+    });
+
+    it('rethrows a failed membership listing (throttling is not "in no group")', async () => {
+      identitystore
+        .on(ListGroupMembershipsForMemberCommand)
+        .rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
+
+      await expect(directory.groupsOf(ALICE_ID)).rejects.toThrow('Rate exceeded');
     });
   });
 });

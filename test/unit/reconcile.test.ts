@@ -23,6 +23,7 @@ import {
   type FixtureRequestOptions,
   fixtureConfig,
   fixtureRequest,
+  fixtureRequestWithChain,
   grantOf,
   U,
 } from '../support/fakes.ts';
@@ -63,8 +64,8 @@ function harness(
       status: RequestStatus,
       options: FixtureRequestOptions & { patch?: Partial<AccessRequest> } = {},
     ): Promise<AccessRequest> {
-      const request = { ...fixtureRequest(status, options), id: t.ids.next(), ...options.patch };
-      return seedRequest(t.store, request);
+      const fixture = fixtureRequestWithChain(status, { ...options, id: t.ids.next() });
+      return seedRequest(t.store, { ...fixture.request, ...options.patch }, fixture.events);
     },
     tupleOf(request: AccessRequest): AssignmentTuple {
       const [tuple] = tuplesOf(request, t.permissionSets);
@@ -516,24 +517,53 @@ describe('reconcile: 7. denies in force that a policy rewrite dropped', () => {
       },
     });
     const worker = makeProvisioningWorker({ ...t.deps, identityCenter: failing });
+    const revoked = await t.put('REVOKED', { requester: U.eve });
+    const permissionSetArn = tuplesOf(revoked, t.permissionSets)[0]?.permissionSetArn as string;
     const message = {
       op: 'deny-add' as const,
-      permissionSetArn: set.arn,
+      permissionSetArn,
       userId: U.eve,
       endedAt: at(0).toISOString(),
+      requestId: revoked.id,
     };
 
     await expect(worker(message)).rejects.toThrow();
 
     expect(await t.denies.live(at(1))).toEqual([
       {
-        permissionSetArn: set.arn,
+        permissionSetArn,
         userId: U.eve,
         endedAt: message.endedAt,
         removeAt: at(60).toISOString(),
-        requestIds: [],
+        requestIds: [revoked.id],
       },
     ]);
+  });
+
+  it('refuses, audits and alarms a deny no request and no recorded deny stands behind', async () => {
+    const t = harness({ now: at(0) });
+    const [set] = t.permissionSets.all();
+    if (!set) throw new Error('fixture has permission sets');
+    const refused: string[] = [];
+    const worker = makeProvisioningWorker({
+      ...t.deps,
+      diagnostics: {
+        auditOfRejectionFailed: () => {},
+        unprovenAccessRefused: ({ check }) => refused.push(check),
+      },
+    });
+
+    const result = await worker({
+      op: 'deny-add',
+      permissionSetArn: set.arn,
+      userId: U.eve,
+      endedAt: at(0).toISOString(),
+    });
+
+    expect(result).toBe('refused');
+    expect(refused).toEqual(['deny-add']);
+    expect(t.identityCenter.policy(set.arn)).toBeUndefined();
+    expect((await t.audit.readChain('system')).at(-1)).toMatchObject({ type: 'system.rejected' });
   });
 });
 

@@ -27,6 +27,7 @@ import {
   fixtureCatalog,
   fixtureConfig,
   fixtureEntitlements,
+  fixtureRequestWithChain,
   GROUPS,
   grantOf,
   makeTestDeps,
@@ -37,6 +38,7 @@ import {
   ULID_PATTERN,
   VALID_JUSTIFICATION,
 } from '../support/fakes.ts';
+import { seedRequest } from '../support/grant-fakes.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -484,6 +486,55 @@ describe('decisions read groups and policy at the right time', () => {
   });
 });
 
+describe('groups are matched by the ids the snapshot pinned', () => {
+  it('does not count an approver group whose id changed after the request was made', async () => {
+    // Prepare: the config now points the approver group's name at another Identity Store group.
+    const h = harness();
+    const created = await h.open(U.eve, PROD_ADMIN);
+    const base = fixtureConfig();
+    const repointed = fixtureConfig({
+      configHash: 'c'.repeat(64),
+      identityCenter: {
+        ...base.identityCenter,
+        groupIds: { ...base.identityCenter.groupIds, [GROUPS.prodApprovers]: 'g-some-other-group' },
+      },
+    });
+    const later = makeDecideRequest({ ...h.deps, catalog: fixtureCatalog(repointed) });
+
+    // Act
+    const code = await codeOf(later({ actorId: U.alice, requestId: created.id, action: 'approve' }));
+
+    // Assess
+    expect(created.snapshot.groupIds?.[GROUPS.prodApprovers]).toBe(`g-${GROUPS.prodApprovers}`);
+    expect(code).toBe('NOT_APPROVER');
+    expect((await h.store.get(created.id))?.approvals).toEqual([]);
+  });
+
+  it('maps a request made before ids were recorded through the config and says so in its trail', async () => {
+    // Prepare: a request and chain as an earlier release wrote them (no group ids, no whole snapshot).
+    const h = harness();
+    const { request, events } = fixtureRequestWithChain('PENDING', { id: 'older-request' });
+    const { groupIds: _dropped, ...older } = request.snapshot;
+    const olderEvents = events.map((event) => {
+      if (event.type !== 'request.created' || !event.details) return event;
+      const { groupIds: _ids, snapshot: _snapshot, ...details } = event.details;
+      return { ...event, details };
+    });
+    const created = await seedRequest(h.store, { ...request, snapshot: older }, olderEvents);
+
+    // Act
+    const decided = await h.decideAs(U.alice, created.id, 'approve');
+
+    // Assess
+    expect(decided.status).toBe('APPROVED');
+    const approved = (await h.chain(created.id)).find((event) => event.type === 'request.approved');
+    expect(approved?.details).toMatchObject({
+      groupsMatchedBy: 'config',
+      groupIds: { [GROUPS.approvers]: `g-${GROUPS.approvers}` },
+    });
+  });
+});
+
 describe('extension and break-glass through the use cases', () => {
   it('extends an active grant after two approvals and ignores the superseded expiry', async () => {
     // Prepare
@@ -836,7 +887,7 @@ describe('the commands queue', () => {
     expect(code).toBe('AUDIT_UNAVAILABLE');
   });
 
-  it('answers a stale expiry with "no-op" and writes nothing', async () => {
+  it('answers a stale expiry (the grant was extended since) with "not-due" and writes nothing', async () => {
     // Prepare
     const h = harness();
     const created = await h.open(U.eve, READ_ONLY);
@@ -856,10 +907,11 @@ describe('the commands queue', () => {
       delivery: SCHEDULE,
     });
 
-    // Assess
+    // Assess: the chain proves the extended end, so the old schedule's expiry is not due.
     expect(result).toMatchObject({
-      outcome: 'no-op',
+      outcome: 'not-due',
       request: { version: extended.version, status: 'ACTIVE' },
+      dueAt: grantOf(extended).expiresAt,
     });
     expect(h.audit.all()).toHaveLength(eventsBefore);
   });

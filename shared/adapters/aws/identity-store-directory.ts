@@ -4,33 +4,31 @@
 // checks). Every response we rely on is validated with zod, so a shape we do not expect is an error
 // rather than a silently empty answer.
 //
-// Group *memberships* are read from the Identity Store on every call: decisions depend on them, and a
-// cache would let someone removed from an approver group keep approving. Only group id → display name
-// is cached, and only for a short TTL, because a renamed group must not keep its old name's rights.
+// Groups are known by the ids the config pins (identityCenter.groupIds: name → Identity Store group
+// id), never by display name. `groupsOf` lists the user's memberships and answers the config name of
+// each group id it knows; a group the config does not name counts for nothing. A display name is not
+// an identity: whoever may create or rename groups in the identity source (a SCIM admin, an IdP group
+// owner) could otherwise name a group `cloud-ops` and become an approver. So a renamed group keeps its
+// rights under its config name, and a new or renamed group that merely looks like a config group gets
+// none. DescribeGroup is never asked. Memberships are read on every call: decisions depend on them,
+// and a cache would let someone removed from an approver group keep approving.
 import {
-  DescribeGroupCommand,
   DescribeUserCommand,
   GetUserIdCommand,
   type IdentitystoreClient,
   ListGroupMembershipsForMemberCommand,
 } from '@aws-sdk/client-identitystore';
 import { z } from 'zod';
-import type { Clock, Directory, DirectoryUser } from '#ports/index.ts';
+import type { Directory, DirectoryUser } from '#ports/index.ts';
 
 /** The only extension the Identity Store supports; it carries SCIM enterprise attributes. */
 export const ENTERPRISE_EXTENSION = 'aws:identitystore:enterprise';
 
-/** How long a group id → display name mapping is trusted before it is read again. */
-export const DEFAULT_GROUP_NAME_TTL_MS = 5 * 60 * 1000;
-
-/** Parallel DescribeGroup calls; the Identity Store's request rate is shared with every other caller. */
-const DESCRIBE_GROUP_CONCURRENCY = 5;
-
 export interface IdentityStoreDirectoryOptions {
   readonly client: IdentitystoreClient;
   readonly identityStoreId: string;
-  readonly groupNameTtlMs?: number;
-  readonly clock?: Clock;
+  /** The config's identityCenter.groupIds: group name → Identity Store group id. */
+  readonly groupIds: Readonly<Record<string, string>>;
 }
 
 /** The Identity Store answered with something this adapter cannot trust. Never shown to a caller. */
@@ -60,11 +58,6 @@ const getUserIdSchema = z.object({ UserId: z.string().min(1) });
 const membershipsPageSchema = z.object({
   GroupMemberships: z.array(z.object({ GroupId: z.string().min(1) })),
   NextToken: z.string().min(1).nullish(),
-});
-
-const describeGroupSchema = z.object({
-  GroupId: z.string().min(1),
-  DisplayName: z.string().min(1),
 });
 
 function parse<T extends z.ZodType>(schema: T, operation: string, value: unknown): z.infer<T> {
@@ -116,18 +109,26 @@ function toDirectoryUser(user: z.infer<typeof describeUserSchema>): DirectoryUse
   };
 }
 
+/** Group id → the config names that pin it (normally one; a Map, so no id is an inherited key). */
+function namesById(groupIds: Readonly<Record<string, string>>): ReadonlyMap<string, readonly string[]> {
+  const names = new Map<string, string[]>();
+  for (const [name, groupId] of Object.entries(groupIds)) {
+    const known = names.get(groupId);
+    if (known) known.push(name);
+    else names.set(groupId, [name]);
+  }
+  return names;
+}
+
 export class IdentityStoreDirectory implements Directory {
   private readonly client: IdentitystoreClient;
   private readonly identityStoreId: string;
-  private readonly groupNameTtlMs: number;
-  private readonly clock: Clock;
-  private readonly groupNames = new Map<string, { displayName: string; expiresAt: number }>();
+  private readonly groupNamesById: ReadonlyMap<string, readonly string[]>;
 
   constructor(options: IdentityStoreDirectoryOptions) {
     this.client = options.client;
     this.identityStoreId = options.identityStoreId;
-    this.groupNameTtlMs = options.groupNameTtlMs ?? DEFAULT_GROUP_NAME_TTL_MS;
-    this.clock = options.clock ?? { now: () => new Date() };
+    this.groupNamesById = namesById(options.groupIds);
   }
 
   async getUser(userId: string): Promise<DirectoryUser | undefined> {
@@ -155,8 +156,9 @@ export class IdentityStoreDirectory implements Directory {
     return this.findUserBy('emails.value', email);
   }
 
+  /** The config names of the groups the user is a direct member of; unnamed groups are left out. */
   async groupsOf(userId: string): Promise<readonly string[]> {
-    const groupIds: string[] = [];
+    const names: string[] = [];
     const seenTokens = new Set<string>();
     let nextToken: string | undefined;
     do {
@@ -168,7 +170,8 @@ export class IdentityStoreDirectory implements Directory {
         }),
       );
       const page = parse(membershipsPageSchema, 'ListGroupMembershipsForMember', response);
-      for (const membership of page.GroupMemberships) groupIds.push(membership.GroupId);
+      for (const membership of page.GroupMemberships)
+        names.push(...(this.groupNamesById.get(membership.GroupId) ?? []));
       nextToken = page.NextToken ?? undefined;
       if (nextToken) {
         // A token handed back twice would loop forever; a partial group list must not pass as whole.
@@ -177,14 +180,6 @@ export class IdentityStoreDirectory implements Directory {
         seenTokens.add(nextToken);
       }
     } while (nextToken);
-
-    const uniqueIds = [...new Set(groupIds)];
-    const names: string[] = [];
-    for (let start = 0; start < uniqueIds.length; start += DESCRIBE_GROUP_CONCURRENCY) {
-      const batch = uniqueIds.slice(start, start + DESCRIBE_GROUP_CONCURRENCY);
-      const resolved = await Promise.all(batch.map((groupId) => this.groupDisplayName(groupId)));
-      for (const name of resolved) if (name !== undefined) names.push(name);
-    }
     return [...new Set(names)];
   }
 
@@ -205,24 +200,5 @@ export class IdentityStoreDirectory implements Directory {
     }
     // Deleted between the two calls: getUser answers undefined, which is the truth by then.
     return this.getUser(userId);
-  }
-
-  /** `undefined` when the group was deleted after the membership was listed. */
-  private async groupDisplayName(groupId: string): Promise<string | undefined> {
-    const now = this.clock.now().getTime();
-    const cached = this.groupNames.get(groupId);
-    if (cached && cached.expiresAt > now) return cached.displayName;
-    try {
-      const response = await this.client.send(
-        new DescribeGroupCommand({ IdentityStoreId: this.identityStoreId, GroupId: groupId }),
-      );
-      const { DisplayName } = parse(describeGroupSchema, 'DescribeGroup', response);
-      this.groupNames.set(groupId, { displayName: DisplayName, expiresAt: now + this.groupNameTtlMs });
-      return DisplayName;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      this.groupNames.delete(groupId);
-      return undefined;
-    }
   }
 }

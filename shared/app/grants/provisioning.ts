@@ -20,6 +20,7 @@
 //      a crash after the policy write is healed because provisioning follows the stale accounts, not
 //      the policy diff); the reconciler re-provisions any account still stale.
 
+import { requestChainId } from '#domain/audit-types.ts';
 import {
   applyDeny,
   applyWideDeny,
@@ -28,6 +29,7 @@ import {
   readDenies,
   withoutExpiredDenies,
 } from '#domain/deny-policy.ts';
+import type { AccessRequest } from '#domain/model.ts';
 import { scheduleName } from '#domain/schedule-expression.ts';
 import {
   type AssignmentTuple,
@@ -36,6 +38,7 @@ import {
   type OperationStatus,
   type TupleLease,
 } from '#ports/grants.ts';
+import { refuseUnproven, unproven } from '../proof.ts';
 import {
   CUTOFF_SKEW_MS,
   DEFAULT_POLL_DELAYS_MS,
@@ -57,6 +60,7 @@ export type ProvisioningResult =
   | 'failed'
   | 'policy-updated'
   | 'provisioned'
+  | 'refused'
   | 'drift-checked';
 
 function emptyLease(tuple: AssignmentTuple, now: Date): TupleLease {
@@ -204,11 +208,43 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
     );
   }
 
+  /** Whether `tuple` is one the request's record names (its requester, its accounts, its permission set). */
+  function tupleOfRequest(request: AccessRequest, tuple: AssignmentTuple): boolean {
+    return tuplesOf(request, deps.permissionSets).some(
+      (own) =>
+        own.userId === tuple.userId &&
+        own.accountId === tuple.accountId &&
+        own.permissionSetArn === tuple.permissionSetArn,
+    );
+  }
+
   async function acquire(requestId: string, tuple: AssignmentTuple): Promise<ProvisioningResult> {
     const request = await deps.store.get(requestId);
     if (!request || !WANTS_ACCESS.has(request.status)) return 'skipped';
+    // The message only names the request: the tuple must be one its record names, and the record's
+    // claim to access must be proven by its audit chain. A forged acquire assigns nothing.
+    const problems = tupleOfRequest(request, tuple)
+      ? await unproven(deps, request)
+      : [`the message names ${tuple.userId} in ${tuple.accountId}, which the request does not`];
+    if (problems.length > 0) {
+      await refuseUnproven(deps, { check: 'acquire', requestId, problems });
+      return 'refused';
+    }
     let lease = (await deps.tuples.get(tuple)) ?? emptyLease(tuple, deps.clock.now());
     if (!lease.holders[requestId]) {
+      // Provisioning widens access: it is audited on the request's chain before it happens.
+      await deps.audit.append({
+        chainId: requestChainId(requestId),
+        at: deps.clock.now().toISOString(),
+        type: 'assignment.acquired',
+        actorId: 'system',
+        requestId,
+        entitlementId: request.entitlementId,
+        accountId: tuple.accountId,
+        permissionSetArn: tuple.permissionSetArn,
+        reason: null,
+        details: { userId: tuple.userId, shared: lease.assigned && !lease.pending },
+      });
       lease = await save(lease, {
         holders: {
           ...lease.holders,
@@ -230,6 +266,17 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
   async function release(requestId: string, tuple: AssignmentTuple): Promise<ProvisioningResult> {
     let lease = await deps.tuples.get(tuple);
     if (!lease) return 'unchanged';
+    // A release takes only what the request holds: the tuple must be one its record names (a
+    // request that is gone may still be released from the leases that list it).
+    const request = await deps.store.get(requestId);
+    if (request && !tupleOfRequest(request, tuple)) {
+      await refuseUnproven(deps, {
+        check: 'release',
+        requestId,
+        problems: [`the message names ${tuple.userId} in ${tuple.accountId}, which the request does not`],
+      });
+      return 'refused';
+    }
     if (lease.holders[requestId]) {
       const holders = Object.fromEntries(Object.entries(lease.holders).filter(([id]) => id !== requestId));
       lease = await save(lease, { holders });
@@ -415,6 +462,22 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
     const now = deps.clock.now();
     const existing = await deps.denies.get(permissionSetArn, userId);
     const live = existing && Date.parse(existing.removeAt) > now.getTime() ? existing : undefined;
+    // A deny comes from a request's ending (its requester, its permission set) or restores one the
+    // ledger holds; a message that agrees with neither does nothing.
+    const request = message.requestId ? await deps.store.get(message.requestId) : undefined;
+    const fromRequest =
+      request !== undefined &&
+      request.requesterId === userId &&
+      tuplesOf(request, deps.permissionSets).some((t) => t.permissionSetArn === permissionSetArn);
+    const fromLedger = live !== undefined && Date.parse(live.endedAt) >= Date.parse(message.endedAt);
+    if (!fromRequest && !fromLedger) {
+      await refuseUnproven(deps, {
+        check: 'deny-add',
+        ...(message.requestId ? { requestId: message.requestId } : {}),
+        problems: [`no request or recorded deny puts ${userId} under a deny on ${permissionSetArn}`],
+      });
+      return 'refused';
+    }
     const requestIds = [
       ...new Set([...(live?.requestIds ?? []), ...(message.requestId ? [message.requestId] : [])]),
     ];
@@ -445,7 +508,29 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
   async function sweepDenies(permissionSetArn: string): Promise<ProvisioningResult> {
     const current = await deps.identityCenter.getInlinePolicy(permissionSetArn);
     const updated = withoutExpiredDenies(current, deps.clock.now());
-    if (updated !== undefined) await deps.identityCenter.putInlinePolicy(permissionSetArn, updated);
+    if (updated !== undefined) {
+      // Lifting a deny widens access (sessions it blocked could act again, were any left): audited.
+      const before = readDenies(current);
+      const after = readDenies(updated);
+      await deps.audit.append({
+        chainId: 'system',
+        at: deps.clock.now().toISOString(),
+        type: 'deny.removed',
+        actorId: 'system',
+        requestId: null,
+        entitlementId: null,
+        accountId: null,
+        permissionSetArn,
+        reason: 'one session duration after its cut-off',
+        details: {
+          users: before.users
+            .filter((u) => !after.users.some((a) => a.userId === u.userId))
+            .map((u) => u.userId),
+          everyone: before.everyone !== undefined && after.everyone === undefined,
+        },
+      });
+      await deps.identityCenter.putInlinePolicy(permissionSetArn, updated);
+    }
     const provisioned = await provisionEverywhere(permissionSetArn);
     if (updated === undefined) return provisioned;
     return provisioned === 'waiting' ? 'waiting' : 'policy-updated';

@@ -28,6 +28,7 @@
 import { denyCovered, denyRemovalTimes, readDenies } from '#domain/deny-policy.ts';
 import type { AccessRequest, RequestStatus } from '#domain/model.ts';
 import { type AssignmentTuple, EVERYONE, type TupleLease } from '#ports/grants.ts';
+import { proofOf } from '../proof.ts';
 import { CUTOFF_SKEW_MS, type GrantDeps } from './deps.ts';
 import { permissionSetGroup, tupleGroup, tupleKey, tuplesOf } from './tuples.ts';
 
@@ -225,7 +226,13 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
       (request) => request.id,
       async (request) => {
         const grant = request.grant;
-        if (!grant || Date.parse(grant.expiresAt) > nowMs) return;
+        if (!grant) return;
+        // The record's end may have been written later than the chain proves (a direct write):
+        // the chain's end decides (the commands worker checks it again when it expires).
+        if (Date.parse(grant.expiresAt) > nowMs) {
+          const proof = await proofOf(deps, request.id);
+          if (proof.activated && proof.grantEnd && Date.parse(proof.grantEnd) > nowMs) return;
+        }
         ending.add(request.id);
         await command('expire', {
           requestId: request.id,

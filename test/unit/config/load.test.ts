@@ -482,7 +482,7 @@ describe('strict objects', () => {
       (d) => {
         d.entitlement = [];
       },
-      'entitlement: expected no such key (unknown key; allowed here: identityCenter, admins, drift, approvalTimeout, entitlements)',
+      'entitlement: expected no such key (unknown key; allowed here: identityCenter, admins, drift, approvalTimeout, maxStartDelay, entitlements)',
     ],
     [
       'identityCenter',
