@@ -1,11 +1,14 @@
 // An SQS FIFO work queue with its FIFO dead-letter queue: content-based deduplication, the hub CMK,
 // TLS only. Only the listed sender roles may send (resource policy); they get SendMessage and the
-// key only through SQS.
-import { Duration, Stack } from 'aws-cdk-lib';
+// key only through SQS. Its one consumer is fed by an event source mapping that holds exactly what
+// Lambda's poller needs.
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import { AnyPrincipal, Effect, type IGrantable, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { PamFunction } from './pam-function.ts';
 
 export interface FifoWorkQueueProps {
   readonly encryptionKey: IKey;
@@ -19,6 +22,16 @@ export interface FifoWorkQueueProps {
    * Empty means nobody may send yet.
    */
   readonly senders: readonly IRole[];
+}
+
+export interface ConsumeOptions {
+  readonly batchSize: number;
+  readonly maxConcurrency?: number;
+  /**
+   * The consumer's own code puts a message back with a new visibility timeout
+   * (ChangeMessageVisibility): process-command, for a command due later than it can wait.
+   */
+  readonly changesVisibility?: boolean;
 }
 
 export class FifoWorkQueue extends Construct {
@@ -75,6 +88,43 @@ export class FifoWorkQueue extends Construct {
         },
       }),
     ];
+  }
+
+  /**
+   * Feeds `fn` from the queue, reporting partial batch failures, and grants exactly what Lambda's
+   * poller does with the function's role: receive, delete, read the queue's attributes, and decrypt
+   * through SQS. (CDK's SqsEventSource would add GetQueueUrl and ChangeMessageVisibility, which
+   * nothing calls.) The mapping keeps the id SqsEventSource gives it, so a deployed mapping is
+   * updated in place rather than replaced by a second one for the same queue and function.
+   */
+  consumeWith(fn: PamFunction, options: ConsumeOptions): EventSourceMapping {
+    const mapping = fn.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(this.queue.node)}`, {
+      eventSourceArn: this.queue.queueArn,
+      batchSize: options.batchSize,
+      reportBatchItemFailures: true,
+      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+    });
+    fn.addPermissions(
+      new PolicyStatement({
+        actions: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          ...(options.changesVisibility ? ['sqs:ChangeMessageVisibility'] : []),
+        ],
+        resources: [this.queue.queueArn],
+      }),
+      new PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` },
+        },
+      }),
+    );
+    // Lambda checks that the role can read the queue when it creates the mapping.
+    mapping.node.addDependency(fn.permissions);
+    return mapping;
   }
 
   /** For grantees that are not PamFunctions (e.g. a scheduler role later). */

@@ -1,7 +1,8 @@
 // EventBridge Scheduler as the grant engine uses it: the `cloud-pam` schedule group that holds every
 // one-time schedule (expiry, deny-list removal, delayed starts), the role the schedules run as (it may
 // only send to the two work queues and the schedules DLQ, and only schedules of this group may assume
-// it), and that DLQ. Functions that create schedules get exactly that, on this group's schedules.
+// it), and that DLQ. Functions that create (or remove) schedules get exactly that, on this group's
+// schedules.
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -62,13 +63,14 @@ export class GrantScheduler extends Construct {
   }
 
   /**
-   * Create, read and delete schedules of this group only, and hand them the schedule role (and no
-   * other role, to no other service).
+   * Create schedules of this group only (and, with `remove`, delete them), handing them the schedule
+   * role and no other role, to no other service. Nothing reads a schedule back: creating one that
+   * exists is a conflict the adapter treats as done.
    */
-  allowScheduling(fn: PamFunction): void {
+  allowScheduling(fn: PamFunction, { remove }: { readonly remove: boolean }): void {
     fn.addPermissions(
       new PolicyStatement({
-        actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'],
+        actions: ['scheduler:CreateSchedule', ...(remove ? ['scheduler:DeleteSchedule'] : [])],
         resources: [this.scheduleArnPattern()],
       }),
       new PolicyStatement({

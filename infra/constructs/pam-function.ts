@@ -55,6 +55,9 @@ export interface PamFunctionProps {
   readonly logLevel?: string;
 }
 
+/** The Identity Store reads cloud-pam makes (shared/adapters/aws/identity-store-directory.ts). */
+export type DirectoryRead = 'DescribeUser' | 'GetUserId' | 'ListGroupMembershipsForMember';
+
 export interface BindTableOptions {
   readonly table: PamTable;
   readonly access: TableAccess;
@@ -109,6 +112,9 @@ export class PamFunction extends NodejsFunction {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
+        // `index.meta.json` beside the bundle: which modules (and so which AWS SDK commands) made it
+        // into the output. test/infra/least-privilege.test.ts derives each role's actions from it.
+        metafile: true,
         // Bundle the SDK: the versions we test against are the versions that run.
         externalModules: [],
         banner: ESM_REQUIRE_BANNER,
@@ -135,7 +141,7 @@ export class PamFunction extends NodejsFunction {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by Tracing.ACTIVE to the default policy) use Resource "*": X-Ray supports no resource-level permissions. Every other grant of this function is in its Permissions policy.',
+        'Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by Tracing.ACTIVE to the default policy) use Resource "*": X-Ray supports no resource-level permissions. Every other grant of this function names its resources.',
     });
   }
 
@@ -151,22 +157,20 @@ export class PamFunction extends NodejsFunction {
   }
 
   /**
-   * Read-only Identity Store access for resolving callers and reading group membership, scoped to
-   * the configured identity store. Users, groups and memberships have account-less ARNs whose ids
-   * are only known at call time, so those three are wildcards within the store's API.
+   * Identity Store reads, scoped to the configured identity store: `reads` names exactly the calls
+   * the function's code makes (DescribeUser for a user by id, GetUserId to find a caller by user
+   * name, ListGroupMembershipsForMember for group membership). Users, groups and memberships have
+   * account-less ARNs whose ids are only known at call time, so those three are wildcards within
+   * the store's API.
    */
-  allowDirectoryRead(identityCenter: IdentityCenterConfig): this {
+  allowDirectoryRead(identityCenter: IdentityCenterConfig, reads: readonly DirectoryRead[]): this {
+    if (reads.length === 0) throw new Error(`${this.pamName}: allowDirectoryRead needs the reads it allows`);
     const { partition } = Stack.of(this);
     const idTypes = ['user', 'group', 'membership'];
     const idArns = idTypes.map((type) => `arn:${partition}:identitystore:::${type}/*`);
     this.addPermissions(
       new PolicyStatement({
-        actions: [
-          'identitystore:DescribeUser',
-          'identitystore:GetUserId',
-          'identitystore:ListUsers',
-          'identitystore:ListGroupMembershipsForMember',
-        ],
+        actions: reads.map((read) => `identitystore:${read}`),
         resources: [
           // The identity store belongs to the account that owns the Identity Center instance.
           `arn:${partition}:identitystore::${identityCenter.managementAccountId}:identitystore/${identityCenter.identityStoreId}`,

@@ -1,6 +1,6 @@
 // One DynamoDB table of the hub, with the settings every hub table shares (on-demand, point-in-time
-// recovery, the hub CMK, deletion protection, retained on stack deletion) and the exact IAM each
-// access mode needs, so functions bind tables instead of hand-writing grants.
+// recovery, the hub CMK, deletion protection, retained on stack deletion) and the exact IAM a
+// function's use of it needs, so functions bind tables instead of hand-writing grants.
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   type Attribute,
@@ -14,40 +14,35 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
-/**
- * - `RO`: read items and query the table and its indexes.
- * - `RW`: RO plus put, update and delete.
- * - `APPEND`: for the audit trail — RO without BatchGetItem, plus put, update (chain heads) and
- *   condition checks inside transactions; never DeleteItem.
- */
-export type TableAccess = 'RO' | 'RW' | 'APPEND';
+/** Item reads a function may make (Query also on the table's named indexes). */
+export type TableRead = 'GetItem' | 'Query';
+/** Item writes; inside a transaction each Put is authorized as PutItem. */
+export type TableWrite = 'PutItem' | 'UpdateItem' | 'DeleteItem';
 
-const READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-];
-const ACTIONS: Record<TableAccess, readonly string[]> = {
-  RO: READ_ACTIONS,
-  RW: [
-    ...READ_ACTIONS,
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:BatchWriteItem',
-  ],
-  APPEND: [
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:ConditionCheckItem',
-  ],
-};
+/** Writes allowed on the items whose partition key matches one of `leadingKeys`. */
+export interface TableWriteGrant {
+  readonly actions: readonly TableWrite[];
+  /**
+   * IAM `StringLike` patterns of the partition keys written (`REQ#*`, `system`), checked on every
+   * written item through `dynamodb:LeadingKeys`. `'any'` only for a table whose items belong to the
+   * function alone and whose keys it does not choose (Powertools' idempotency records: a hash).
+   */
+  readonly leadingKeys: readonly string[] | 'any';
+}
+
+/**
+ * Exactly what a function does with a table. Nothing else exists: no Scan, batch operation,
+ * DescribeTable or ConditionCheckItem (cloud-pam's only transaction puts items), and every write is
+ * scoped to the keys the function's code writes. test/infra/least-privilege.test.ts compares the
+ * result with each function's bundle.
+ */
+export interface TableAccess {
+  readonly read?: readonly TableRead[];
+  readonly write?: readonly TableWriteGrant[];
+}
+
 const KMS_READ = ['kms:Decrypt', 'kms:DescribeKey'];
-const KMS_WRITE = [...KMS_READ, 'kms:Encrypt', 'kms:GenerateDataKey'];
+const KMS_WRITE = ['kms:Encrypt', 'kms:GenerateDataKey'];
 
 export interface PamTableIndex {
   readonly indexName: string;
@@ -97,44 +92,52 @@ export class PamTable extends Construct {
   }
 
   /**
-   * Put and delete only items whose partition key starts with one of `prefixes` (e.g. `SEEN#`), for a
-   * function that otherwise reads: IAM checks `dynamodb:LeadingKeys` on every written item.
-   */
-  keyScopedWriteStatements(prefixes: readonly string[]): PolicyStatement[] {
-    const { region } = Stack.of(this);
-    return [
-      new PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
-        resources: [this.table.tableArn],
-        conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
-        },
-      }),
-      new PolicyStatement({
-        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
-        resources: [this.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${region}.amazonaws.com` } },
-      }),
-    ];
-  }
-
-  /**
-   * The statements that grant exactly `access`: the table and its named indexes (no `index/*`), and
-   * the CMK only when DynamoDB uses it on the caller's behalf.
+   * The statements that grant exactly `access`: the reads on the table (Query also on its named
+   * indexes, never `index/*`), each write grant on the table under its `dynamodb:LeadingKeys`
+   * condition, and the CMK only as DynamoDB uses it on the caller's behalf.
    */
   statementsFor(access: TableAccess): PolicyStatement[] {
     const { region } = Stack.of(this);
-    const indexArns = this.indexNames.map((name) => `${this.table.tableArn}/index/${name}`);
-    return [
+    const reads = access.read ?? [];
+    const writes = access.write ?? [];
+    if (reads.length === 0 && writes.length === 0) throw new Error(`${this.node.path}: empty table access`);
+    const statements: PolicyStatement[] = [];
+    if (reads.length > 0) {
+      const indexArns = reads.includes('Query')
+        ? this.indexNames.map((name) => `${this.table.tableArn}/index/${name}`)
+        : [];
+      statements.push(
+        new PolicyStatement({
+          actions: reads.map((action) => `dynamodb:${action}`),
+          resources: [this.table.tableArn, ...indexArns],
+        }),
+      );
+    }
+    for (const grant of writes) {
+      if (grant.actions.length === 0 || grant.leadingKeys.length === 0)
+        throw new Error(`${this.node.path}: a write grant needs actions and leading keys`);
+      statements.push(
+        new PolicyStatement({
+          actions: grant.actions.map((action) => `dynamodb:${action}`),
+          resources: [this.table.tableArn],
+          ...(grant.leadingKeys === 'any'
+            ? {}
+            : {
+                conditions: {
+                  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.leadingKeys] },
+                },
+              }),
+        }),
+      );
+    }
+    statements.push(
       new PolicyStatement({
-        actions: [...ACTIONS[access]],
-        resources: [this.table.tableArn, ...indexArns],
-      }),
-      new PolicyStatement({
-        actions: access === 'RO' ? KMS_READ : KMS_WRITE,
+        // Every item access decrypts; writes also encrypt.
+        actions: writes.length > 0 ? [...KMS_READ, ...KMS_WRITE] : KMS_READ,
         resources: [this.encryptionKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${region}.amazonaws.com` } },
       }),
-    ];
+    );
+    return statements;
   }
 }
