@@ -174,6 +174,7 @@ const TOP_LEVEL_ORDER = [
   'drift',
   'approvalTimeout',
   'maxStartDelay',
+  'limits',
   'entitlements',
 ];
 
@@ -232,6 +233,7 @@ function toPamConfig(parsed: ConfigOutput): PamConfig {
     drift: { mode: parsed.drift.mode, graceMs: parsed.drift.grace },
     approvalTimeoutMs: parsed.approvalTimeout,
     maxStartDelayMs: parsed.maxStartDelay,
+    limits: { maxOpenRequestsPerUser: parsed.limits.maxOpenRequestsPerUser },
     entitlements: parsed.entitlements.map((entitlement) => toEntitlement(entitlement, partition)),
   };
   return { ...withoutHash, configHash: sha256Hex(canonicalJson(withoutHash)) };

@@ -475,6 +475,26 @@ export const identityCenterSchema = z.strictObject({
     }),
 });
 
+/** Open requests one user may have when `limits.maxOpenRequestsPerUser` is omitted. */
+export const DEFAULT_MAX_OPEN_REQUESTS_PER_USER = 10;
+/** A ceiling on the ceiling: past it the cap no longer bounds what one user costs each reconciler pass. */
+export const MAX_OPEN_REQUESTS_PER_USER_LIMIT = 1000;
+
+export const limitsSchema = z
+  .strictObject({
+    maxOpenRequestsPerUser: z
+      .int({ error: 'expected a whole number' })
+      .min(1, 'expected a number ≥ 1')
+      .max(MAX_OPEN_REQUESTS_PER_USER_LIMIT, `expected a number ≤ ${MAX_OPEN_REQUESTS_PER_USER_LIMIT}`)
+      .default(DEFAULT_MAX_OPEN_REQUESTS_PER_USER)
+      .meta({
+        description:
+          'Requests one user may have open at once (PENDING, APPROVED, SCHEDULED, PROVISIONING, ACTIVE, EXTENSION_PENDING); one more is refused with TOO_MANY_OPEN_REQUESTS. Break-glass is exempt.',
+      }),
+  })
+  .prefault({})
+  .meta({ description: 'What one user may hold open at once, so no user can starve the rest.' });
+
 export const configSchema = z
   .strictObject({
     identityCenter: identityCenterSchema,
@@ -489,6 +509,7 @@ export const configSchema = z
     }),
     approvalTimeout: durationSchema('How long a request may wait for approval.').prefault('P1D'),
     maxStartDelay: durationSchema('How far ahead a request may ask to start (startAt).').prefault('P7D'),
+    limits: limitsSchema,
     entitlements: z.array(entitlementSchema),
   })
   .meta({ title: 'cloud-pam entitlement configuration' });

@@ -17,7 +17,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { REJECTION_AUDIT_FAILED_METRIC } from '#runtime/metric-names.ts';
+import { RECONCILE_WORK_LEFT_METRIC, REJECTION_AUDIT_FAILED_METRIC } from '#runtime/metric-names.ts';
 import { METRICS_NAMESPACE } from './pam-function.ts';
 
 export interface PamAlarmsProps {
@@ -128,11 +128,35 @@ export class PamAlarms extends Construct {
     );
   }
 
+  /**
+   * The reconciler ran out of time with work left (`ReconcileWorkLeft` > 0) on `passes` passes in a
+   * row (one pass per 5 minutes). Now and then is harmless — the next pass starts again from what
+   * ends access — but pass after pass means expiry backstops and revocations may be waiting.
+   */
+  watchReconcileWorkLeft(id: string, serviceName: string, passes = 3): Alarm {
+    return this.alarm(
+      id,
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: RECONCILE_WORK_LEFT_METRIC,
+        dimensionsMap: { service: serviceName },
+        period: Duration.minutes(5),
+        statistic: 'Minimum',
+      }),
+      `The reconciler stopped at its time budget with work left on ${passes} passes in a row: overdue grants, disabled users' access or deny restores may be waiting. See its log ("reconcile pass stopped at its time budget").`,
+      {
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: passes,
+      },
+    );
+  }
+
   private alarm(
     id: string,
     metric: IMetric,
     description: string,
-    when: { threshold: number; comparisonOperator: ComparisonOperator } = {
+    when: { threshold: number; comparisonOperator: ComparisonOperator; evaluationPeriods?: number } = {
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     },
@@ -141,7 +165,7 @@ export class PamAlarms extends Construct {
       metric,
       threshold: when.threshold,
       comparisonOperator: when.comparisonOperator,
-      evaluationPeriods: 1,
+      evaluationPeriods: when.evaluationPeriods ?? 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });

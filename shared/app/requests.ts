@@ -2,8 +2,14 @@
 // (approve, deny, cancel, revoke, extend, review), read and list requests. Each is a factory over
 // ports; the HTTP handler and the commands worker call the same functions.
 
-import { NotEligibleError, NotFoundError, UnprovenRecordError, ValidationError } from '#domain/errors.ts';
-import type { AccessRequest, Actor, RequestStatus } from '#domain/model.ts';
+import {
+  NotEligibleError,
+  NotFoundError,
+  TooManyOpenRequestsError,
+  UnprovenRecordError,
+  ValidationError,
+} from '#domain/errors.ts';
+import { type AccessRequest, type Actor, OPEN_STATUSES, type RequestStatus } from '#domain/model.ts';
 import { groupsMatchedBy, groupsPinnedBySnapshot, intersects } from '#domain/policy.ts';
 import { type Command, decide, type Outcome, openBreakGlass, openRequest } from '#domain/state-machine.ts';
 import type { Page, PageRequest } from '#ports/index.ts';
@@ -50,8 +56,10 @@ async function commit(
 /**
  * Opens a request.
  * 1. Resolve the requester (groups read uncached). 2. Check eligibility, target, duration, reason,
- * ticket against the entitlement and snapshot it. 3. Save the request and `request.created` (and,
- * when auto-approved, `request.approved`) in one transaction. A refusal is audited on `system`.
+ * ticket against the entitlement and snapshot it. 3. Refuse when the requester already has
+ * `limits.maxOpenRequestsPerUser` open (TOO_MANY_OPEN_REQUESTS). 4. Save the request and
+ * `request.created` (and, when auto-approved, `request.approved`) in one transaction. A refusal is
+ * audited on `system`.
  */
 export function makeCreateRequest(deps: CoreDeps) {
   return async (input: CreateRequestInput): Promise<AccessRequest> =>
@@ -84,9 +92,31 @@ export function makeCreateRequest(deps: CoreDeps) {
           groupIds: deps.catalog.config.identityCenter.groupIds,
           now: deps.clock.now(),
         });
+        // Last, so a request the policy refuses anyway costs no read.
+        await refuseBeyondOpenLimit(deps, requester.userId);
         return commit(deps, outcome, null);
       },
     );
+}
+
+/** `limits.maxOpenRequestsPerUser` when the config says nothing (infra/config/schema.ts has the same). */
+export const DEFAULT_MAX_OPEN_REQUESTS_PER_USER = 10;
+
+/**
+ * Refuses a new request from a user who already has `limits.maxOpenRequestsPerUser` open (any
+ * status that is not final, ACTIVE included: every open request is work each reconciler pass and
+ * each approver's queue carries, and that work must stay bounded per user). Break-glass is not
+ * capped — an emergency must never wait for housekeeping. The count reads an index, so requests
+ * sent at the same instant can pass it together: the cap bounds a flood, not an exact number.
+ */
+async function refuseBeyondOpenLimit(deps: CoreDeps, requesterId: string): Promise<void> {
+  const limit = deps.catalog.config.limits?.maxOpenRequestsPerUser ?? DEFAULT_MAX_OPEN_REQUESTS_PER_USER;
+  const open = await deps.store.countByRequester(requesterId, OPEN_STATUSES, limit);
+  if (open >= limit) {
+    throw new TooManyOpenRequestsError(
+      `you already have ${limit} open requests, the most one user may have; cancel one, or wait until one is decided or ends, then ask again`,
+    );
+  }
 }
 
 /** Break-glass activation: approved at once for a member of a break-glass group, flagged for review. */

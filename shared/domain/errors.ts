@@ -123,6 +123,16 @@ export class UnprovenRecordError extends PamError {
   readonly httpStatus = 409;
 }
 
+/**
+ * 409: the requester already has as many open requests as `limits.maxOpenRequestsPerUser` allows.
+ * Not 429: waiting and retrying does not help (API Gateway's own 429 means that) — one of the open
+ * requests must be cancelled, decided or ended first, so it is a conflict with the user's state.
+ */
+export class TooManyOpenRequestsError extends PamError {
+  readonly code = 'TOO_MANY_OPEN_REQUESTS';
+  readonly httpStatus = 409;
+}
+
 /** 409: another decision changed the request first (optimistic concurrency on `version`). */
 export class ConcurrentModificationError extends PamError {
   readonly code = 'CONCURRENT_MODIFICATION';

@@ -70,9 +70,19 @@ export interface PamConfig {
   readonly approvalTimeoutMs: number;
   /** How far ahead `startAt` may be (default 7 days). */
   readonly maxStartDelayMs?: number;
+  /** What one user may hold open at once (defaults in shared/app/requests.ts when absent). */
+  readonly limits?: PamLimits;
   readonly entitlements: readonly Entitlement[];
   /** SHA-256 (hex) of the canonical JSON of the validated config; recorded in every snapshot. */
   readonly configHash: string;
+}
+
+export interface PamLimits {
+  /**
+   * Requests one user may have open (any status that is not final: PENDING, APPROVED, SCHEDULED,
+   * PROVISIONING, ACTIVE, EXTENSION_PENDING) before a new request is refused. Break-glass is exempt.
+   */
+  readonly maxOpenRequestsPerUser: number;
 }
 
 export const REQUEST_STATUSES = [
@@ -100,6 +110,11 @@ export const TERMINAL_STATUSES: ReadonlySet<RequestStatus> = new Set([
   'EXPIRED',
   'REVOKED',
 ]);
+
+/** Statuses in which a request is still open: waiting for something, or holding access. */
+export const OPEN_STATUSES: readonly RequestStatus[] = REQUEST_STATUSES.filter(
+  (status) => !TERMINAL_STATUSES.has(status),
+);
 
 /**
  * The policy in force when the request was made. Decisions read the snapshot, never the current

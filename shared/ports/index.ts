@@ -43,6 +43,12 @@ export interface AccessStore {
   save(change: RequestChange): Promise<readonly AuditEvent[]>;
   /** Requests made by one user, newest first. */
   listByRequester(requesterId: string, page: PageRequest): Promise<Page<AccessRequest>>;
+  /**
+   * How many of one user's requests are in `statuses`, up to `atMost`: reading stops once that many
+   * are found, so a user with 20,000 open requests costs one read, not 20,000. Read from an index
+   * (eventually consistent): a request saved a moment ago may not be counted yet.
+   */
+  countByRequester(requesterId: string, statuses: readonly RequestStatus[], atMost: number): Promise<number>;
   /** Requests in one status, oldest first. */
   listByStatus(status: RequestStatus, page: PageRequest): Promise<Page<AccessRequest>>;
 }
@@ -87,4 +93,17 @@ export interface CommandQueue {
     readonly requestId: string;
     readonly body: Readonly<Record<string, unknown>>;
   }): Promise<void>;
+}
+
+/**
+ * Counters of fixed time windows, for per-caller rate limits (shared/app/rate-limit.ts). The key
+ * names the caller, what is counted and the window; the store adds nothing else to it.
+ */
+export interface RateCounter {
+  /**
+   * Adds one to `key` atomically and answers the new count. With `cap`, a count that has already
+   * reached it is left as it is and the answer is `undefined` (so a flood past the budget adds
+   * nothing). The counter may be forgotten after `expiresAt`.
+   */
+  add(key: string, options: { readonly cap?: number; readonly expiresAt: Date }): Promise<number | undefined>;
 }

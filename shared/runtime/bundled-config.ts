@@ -54,6 +54,7 @@ const compiledConfig = z.strictObject({
   drift: z.strictObject({ mode: z.enum(['remove', 'report']), graceMs: ms }),
   approvalTimeoutMs: ms,
   maxStartDelayMs: ms.optional(),
+  limits: z.strictObject({ maxOpenRequestsPerUser: z.number().int().min(1) }).optional(),
   entitlements: z.array(entitlement),
   configHash: z.string().regex(/^[0-9a-f]{64}$/),
 });

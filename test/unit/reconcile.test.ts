@@ -364,9 +364,10 @@ describe('reconcile: 5. users disabled or deleted in the Identity Store', () => 
       'system-revoke',
       'system-revoke',
     ]);
+    // Requests that may hold access first.
     expect(report.revokeNeeded.map((entry) => [entry.requestId, entry.why])).toEqual([
-      [approved.id, 'deleted'],
       [provisioning.id, 'deleted'],
+      [approved.id, 'deleted'],
     ]);
   });
 
@@ -432,6 +433,7 @@ describe('reconcile: 6. leases', () => {
       get: (id) => store.get(id),
       save: (change) => store.save(change),
       listByRequester: (id, page) => store.listByRequester(id, page),
+      countByRequester: (id, statuses, atMost) => store.countByRequester(id, statuses, atMost),
       // The listing ran just before the request entered PROVISIONING.
       listByStatus: async (status, page) =>
         status === 'PROVISIONING' ? { items: [] } : store.listByStatus(status, page),

@@ -100,6 +100,45 @@ export class DynamoAccessStore implements AccessStore {
   }
 
   /**
+   * One Query of the user's partition of `byRequester` per page, filtered on status and answering
+   * only the count, newest first (open requests are mostly recent ones), until `atMost` are found
+   * or the partition ends. A user's closed requests are read too (a filter applies after the read):
+   * the cost grows with their history only while they have fewer than `atMost` open.
+   */
+  async countByRequester(
+    requesterId: string,
+    statuses: readonly RequestStatus[],
+    atMost: number,
+  ): Promise<number> {
+    if (!Number.isInteger(atMost) || atMost < 1) throw new RangeError('atMost: expected an integer ≥ 1');
+    if (statuses.length === 0) return 0;
+    const values = Object.fromEntries(statuses.map((status, index) => [`:status${index}`, status]));
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.accessTable,
+          IndexName: ACCESS_TABLE.byRequester.indexName,
+          KeyConditionExpression: '#requester = :requester',
+          FilterExpression: `#status IN (${Object.keys(values).join(', ')})`,
+          ExpressionAttributeNames: {
+            '#requester': ACCESS_TABLE.byRequester.partitionKey,
+            '#status': 'status',
+          },
+          ExpressionAttributeValues: { ':requester': requesterId, ...values },
+          Select: 'COUNT',
+          ScanIndexForward: false,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += result.Count ?? 0;
+      startKey = result.LastEvaluatedKey;
+    } while (startKey && count < atMost);
+    return Math.min(count, atMost);
+  }
+
+  /**
    * Reads one more item than asked for, so a `nextToken` is returned only when more items exist,
    * and keeps reading while DynamoDB stops a page early (1 MB).
    */

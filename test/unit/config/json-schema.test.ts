@@ -27,5 +27,12 @@ describe('entitlements.schema.json', () => {
     });
     expect(entitlement.properties.privileged).toMatchObject({ type: 'boolean', default: false });
     expect(schema.properties.approvalTimeout.default).toBe('P1D');
+    expect(schema.required).not.toContain('limits');
+    expect(schema.properties.limits.properties.maxOpenRequestsPerUser).toMatchObject({
+      type: 'integer',
+      default: 10,
+      minimum: 1,
+      maximum: 1000,
+    });
   });
 });

@@ -118,6 +118,62 @@ describe('defaults', () => {
   });
 });
 
+describe('limits.maxOpenRequestsPerUser', () => {
+  it('defaults to 10 open requests per user, whether limits or the field is omitted', () => {
+    // Act
+    const omitted = parseConfig(yamlWith());
+    const empty = parseConfig(
+      yamlWith((d) => {
+        d.limits = {};
+      }),
+    );
+    const spelledOut = parseConfig(
+      yamlWith((d) => {
+        d.limits = { maxOpenRequestsPerUser: 10 };
+      }),
+    );
+    // Assess
+    expect(omitted.limits).toEqual({ maxOpenRequestsPerUser: 10 });
+    expect(empty.configHash).toBe(omitted.configHash);
+    expect(spelledOut.configHash).toBe(omitted.configHash);
+  });
+
+  it('takes the configured number, and it counts in the config hash', () => {
+    const config = parseConfig(
+      yamlWith((d) => {
+        d.limits = { maxOpenRequestsPerUser: 3 };
+      }),
+    );
+    expect(config.limits).toEqual({ maxOpenRequestsPerUser: 3 });
+    expect(config.configHash).not.toBe(parseConfig(yamlWith()).configHash);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['zero', { maxOpenRequestsPerUser: 0 }, 'limits.maxOpenRequestsPerUser: expected a number ≥ 1'],
+    ['a fraction', { maxOpenRequestsPerUser: 2.5 }, 'limits.maxOpenRequestsPerUser: expected a whole number'],
+    ['text', { maxOpenRequestsPerUser: 'ten' }, 'limits.maxOpenRequestsPerUser: expected a whole number'],
+    [
+      'over 1000',
+      { maxOpenRequestsPerUser: 1001 },
+      'limits.maxOpenRequestsPerUser: expected a number ≤ 1000',
+    ],
+    [
+      'a typo',
+      { maxOpenRequests: 5 },
+      'limits.maxOpenRequests: expected no such key (unknown key; allowed here: maxOpenRequestsPerUser)',
+    ],
+    ['not a mapping', 5, 'limits: expected a mapping'],
+  ])('refuses %s, naming the field', (_name, limits, expected) => {
+    expect(
+      issuesOf(
+        yamlWith((d) => {
+          d.limits = limits;
+        }),
+      ),
+    ).toEqual([expected]);
+  });
+});
+
 describe('configHash', () => {
   it('is the SHA-256 of the canonical JSON of the validated config without the hash', () => {
     const { configHash, ...rest } = parseConfig(yamlWith());
@@ -482,7 +538,7 @@ describe('strict objects', () => {
       (d) => {
         d.entitlement = [];
       },
-      'entitlement: expected no such key (unknown key; allowed here: identityCenter, admins, drift, approvalTimeout, maxStartDelay, entitlements)',
+      'entitlement: expected no such key (unknown key; allowed here: identityCenter, admins, drift, approvalTimeout, maxStartDelay, limits, entitlements)',
     ],
     [
       'identityCenter',
