@@ -3,14 +3,20 @@
 // derives `requestContext.identity` from the SigV4 signature of an Identity Center session, the
 // local gateway takes the demo user named in `x-pam-local-user` and builds the identity that user's
 // PamRequester session would carry. Everything after that — resolving the caller in the Identity
-// Store, every policy check — is the real handler's. Not emulated: the API's resource policy
-// (moto evaluates no IAM either), throttling, and request validation (the handler validates).
-// The `/local/…` routes (the clock) exist only here; no deployed bundle contains them.
+// Store, every policy check — is the real handler's. A request is routed as API Gateway routes it:
+// to the most specific resource that has the request's method (literal segments before `{param}`
+// before `{proxy+}`), falling through to a less specific one (the `/v1/{proxy+}` catch-all) when
+// the specific resource lacks the method. Each method is throttled with its own token bucket (its
+// stage MethodSettings from the manifest, ./token-bucket.ts) on the runtime's clock, answering
+// 429 `{"message":"Too Many Requests"}` as API Gateway does. Not emulated: the API's resource policy
+// (moto evaluates no IAM either), the account-level throttle, and request validation (the handler
+// validates). The `/local/…` routes (the clock) exist only here; no deployed bundle contains them.
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WiringRoute } from '../infra/wiring/manifest.ts';
 import { LOCAL_ROUTE_PREFIX, LOCAL_USER_HEADER } from './markers.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 export const REQUESTER_PERMISSION_SET = 'PamRequester';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -35,27 +41,51 @@ interface CompiledRoute {
   readonly route: WiringRoute;
   readonly pattern: RegExp;
   readonly params: string[];
+  /** Per path segment: 0 literal, 1 `{param}`, 2 `{proxy+}` (lower is more specific). */
+  readonly rank: number[];
+  /** The method's own bucket; absent when its stage sets no throttle. */
+  readonly bucket?: TokenBucket;
 }
 
 function compile(route: WiringRoute): CompiledRoute {
   const params: string[] = [];
+  const rank: number[] = [];
   const source = route.path
     .split('/')
     .map((part) => {
       const greedy = /^\{(\w+)\+\}$/.exec(part);
       if (greedy) {
         params.push(greedy[1] as string);
+        rank.push(2);
         return '(.+)';
       }
       const single = /^\{(\w+)\}$/.exec(part);
       if (single) {
         params.push(single[1] as string);
+        rank.push(1);
         return '([^/]+)';
       }
+      rank.push(0);
       return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');
-  return { route, pattern: new RegExp(`^${source}/?$`), params };
+  return {
+    route,
+    pattern: new RegExp(`^${source}/?$`),
+    params,
+    rank,
+    ...(route.throttle ? { bucket: new TokenBucket(route.throttle) } : {}),
+  };
+}
+
+/** Most specific first: segment by segment, then a method of its own before `ANY`. */
+function bySpecificity(a: CompiledRoute, b: CompiledRoute): number {
+  for (let i = 0; i < Math.min(a.rank.length, b.rank.length); i++) {
+    const diff = (a.rank[i] as number) - (b.rank[i] as number);
+    if (diff !== 0) return diff;
+  }
+  if (a.rank.length !== b.rank.length) return b.rank.length - a.rank.length;
+  return Number(a.route.method === 'ANY') - Number(b.route.method === 'ANY');
 }
 
 function send(
@@ -86,7 +116,7 @@ export class LocalGateway {
   private readonly roleName: string;
 
   constructor(private readonly options: GatewayOptions) {
-    this.routes = options.routes.map(compile);
+    this.routes = options.routes.map(compile).sort(bySpecificity);
     const suffix = createHash('sha256').update(options.instanceArn).digest('hex').slice(0, 16);
     this.roleName = `AWSReservedSSO_${REQUESTER_PERMISSION_SET}_${suffix}`;
     this.server = createServer((request, response) => {
@@ -160,6 +190,12 @@ export class LocalGateway {
       if (!event) {
         // What API Gateway answers an unsigned call to an AWS_IAM method.
         send(response, 403, { message: 'Missing Authentication Token' });
+        return;
+      }
+      // Only a caller who passed authentication takes a token here (an assumption: AWS does not
+      // document whether a refused signature counts against the method's throttle).
+      if (compiled.bucket && !compiled.bucket.take(this.options.nowMs())) {
+        send(response, 429, { message: 'Too Many Requests' });
         return;
       }
       let result: unknown;

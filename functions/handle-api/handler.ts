@@ -9,8 +9,11 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { resolveCaller } from '#adapters/aws/caller-identity.ts';
+import { DynamoRateCounter } from '#adapters/aws/dynamo-rate-counter.ts';
 import { dispatch, makeV1Routes } from '#adapters/http/v1-api.ts';
+import { rateClassOf, rateLimitedCaller, withRetryAfter } from '#adapters/http/v1-rate-limits.ts';
 import { requestScopedDirectory } from '#adapters/request-scoped-directory.ts';
+import { makeAdmitRequest, makeRefusalLimiter } from '#app/rate-limit.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { withNarrowing } from '#runtime/grant-deps.ts';
@@ -22,21 +25,38 @@ const env = readEnv({
   AUDIT_TABLE_NAME: nonEmpty,
   IDENTITY_STORE_ID: nonEmpty,
   PAM_CONFIG_FILE: nonEmpty,
+  // Per-caller rate counters live there (keys RATE#…, with TTL).
+  IDEMPOTENCY_TABLE_NAME: nonEmpty,
 });
 // Revocation queues the releases before it commits, so the API needs the provisioning queue too.
-const deps = withNarrowing(buildCoreDeps(env));
+const core = withNarrowing(buildCoreDeps(env));
+const hubAccountId = core.catalog.config.identityCenter.hubAccountId;
+// Each caller's own budgets: one user's flood spends only theirs (shared/app/rate-limit.ts).
+const limits = {
+  counter: new DynamoRateCounter({ client: core.dynamo, table: env.IDEMPOTENCY_TABLE_NAME }),
+  clock: core.clock,
+  onCounterFailure: (error: unknown) => logger.warn('rate counters unavailable', internalErrorSummary(error)),
+};
+const admitRequest = makeAdmitRequest(limits);
+const deps = { ...core, refusals: makeRefusalLimiter(limits) };
 
 async function handleApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   try {
+    // Before anything else runs: a caller over budget costs one counter update, nothing more.
+    const caller = rateLimitedCaller(event, hubAccountId);
+    if (caller) await admitRequest(caller, rateClassOf(event));
     const directory = requestScopedDirectory(deps.directory);
     const actorId = await resolveCaller(event.requestContext?.identity, directory, {
-      accountId: deps.catalog.config.identityCenter.hubAccountId,
+      accountId: hubAccountId,
     });
     logger.appendKeys({ actorId });
     return await dispatch(makeV1Routes({ ...deps, directory }), event, actorId);
   } catch (error) {
     // The name and AWS request id only: an internal error's message can echo the caller's input.
-    return errorResponse(error, (internal) => logger.error('request failed', internalErrorSummary(internal)));
+    return withRetryAfter(
+      error,
+      errorResponse(error, (internal) => logger.error('request failed', internalErrorSummary(internal))),
+    );
   } finally {
     logger.removeKeys(['actorId']);
   }

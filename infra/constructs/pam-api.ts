@@ -3,6 +3,16 @@
 // Identity Center sessions of the standing PamRequester permission set inside the organization;
 // an explicit Deny keeps out everyone else, including same-account identities whose own IAM
 // policies would otherwise suffice.
+//
+// Throttling. API Gateway keeps one token bucket per method of a stage; it cannot throttle per
+// caller here (usage plans key on API keys, and an IAM-authorized API has no per-user plan). With
+// every route behind the one `ANY /v1/{proxy+}` method, a single user's flood drained the bucket of
+// everyone, and an admin's revoke got 429. So the narrowing actions — `POST /v1/requests/{id}/revoke`,
+// `…/deny`, `…/cancel` — are methods of their own, with buckets a flood of other routes cannot
+// touch, and every other route stays behind the catch-all with the stage-wide limits. API Gateway
+// routes a request to the most specific resource that has its method and falls through to
+// `{proxy+}` otherwise, so `/v1/requests` and `/v1/requests/{id}` (which exist only as parents)
+// still reach the catch-all. Per-caller budgets live in the handler (shared/app/rate-limit.ts).
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
@@ -18,12 +28,31 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { NARROWING_ACTIONS } from '#app/rate-limit.ts';
 
 /** The permission set whose sessions may call `/v1` (its roles are `AWSReservedSSO_<name>_<hash>`). */
 export const REQUESTER_PERMISSION_SET_NAME = 'PamRequester';
 export const API_STAGE_NAME = 'prod';
 /** Resource of every `/v1` route in an API Gateway resource policy. */
 export const V1_POLICY_RESOURCE = 'execute-api:/*/*/v1/*';
+
+/**
+ * Every route but the narrowing ones, together: a person at the CLI makes a few calls a minute and
+ * the whole organization a few a second; 25/s with a burst of 50 absorbs a team's busy minute and
+ * bounds what a flood can cost (Lambda, Identity Store reads, DynamoDB writes).
+ */
+export const STAGE_THROTTLE = { rateLimit: 25, burstLimit: 50 } as const;
+/**
+ * Each narrowing method (revoke, deny, cancel), on its own bucket: twice the rest, because ending
+ * access must never be the bottleneck — an incident script revoking every grant of a compromised
+ * user runs at this rate, and a flood of creates or reads cannot take any of it.
+ */
+export const NARROWING_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+
+/** Resource path of a narrowing action's method. */
+export function narrowingPath(action: string): string {
+  return `/v1/requests/{id}/${action}`;
+}
 
 export function requesterRoleArnPattern(partition = 'aws'): string {
   return `arn:${partition}:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_${REQUESTER_PERMISSION_SET_NAME}_*`;
@@ -36,8 +65,10 @@ export interface PamApiProps {
   readonly organizationId: string;
   /** Encrypts the access log group. */
   readonly encryptionKey: IKey;
-  readonly throttlingRateLimit?: number;
-  readonly throttlingBurstLimit?: number;
+  /** Every route but the narrowing ones (default STAGE_THROTTLE). */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Each narrowing method on its own (default NARROWING_THROTTLE). */
+  readonly narrowingThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 export class PamApi extends Construct {
@@ -78,6 +109,8 @@ export class PamApi extends Construct {
       ],
     });
 
+    const stageThrottle = props.throttle ?? STAGE_THROTTLE;
+    const narrowingThrottle = props.narrowingThrottle ?? NARROWING_THROTTLE;
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: RetentionDays.ONE_YEAR,
       encryptionKey: props.encryptionKey,
@@ -112,16 +145,28 @@ export class PamApi extends Construct {
         loggingLevel: MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
-        throttlingRateLimit: props.throttlingRateLimit ?? 25,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 50,
+        throttlingRateLimit: stageThrottle.rateLimit,
+        throttlingBurstLimit: stageThrottle.burstLimit,
+        // MethodSettings of their own override the stage-wide `/*/*` entry for these methods.
+        methodOptions: Object.fromEntries(
+          NARROWING_ACTIONS.map((action) => [
+            `${narrowingPath(action)}/POST`,
+            {
+              throttlingRateLimit: narrowingThrottle.rateLimit,
+              throttlingBurstLimit: narrowingThrottle.burstLimit,
+            },
+          ]),
+        ),
       },
     });
 
+    const integration = new LambdaIntegration(props.handler, { proxy: true });
     const v1 = this.api.root.addResource('v1');
-    const proxy = v1.addProxy({
-      anyMethod: true,
-      defaultIntegration: new LambdaIntegration(props.handler, { proxy: true }),
-    });
+    const proxy = v1.addProxy({ anyMethod: true, defaultIntegration: integration });
+    const request = v1.addResource('requests').addResource('{id}');
+    const narrowingMethods = NARROWING_ACTIONS.map((action) =>
+      request.addResource(action).addMethod('POST', integration),
+    );
 
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG2',
@@ -131,13 +176,15 @@ export class PamApi extends Construct {
     Validations.of(this.api.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG3',
       reason:
-        'Every /v1 request must be SigV4-signed by a PamRequester Identity Center session of the organization (resource policy with explicit Deny) before it reaches the integration, and the stage is throttled; a WAF web ACL would add cost without narrowing who can call.',
+        'Every /v1 request must be SigV4-signed by a PamRequester Identity Center session of the organization (resource policy with explicit Deny) before it reaches the integration, and each method is throttled (the narrowing ones on buckets of their own) and each caller held to a budget in the handler; a WAF web ACL would add cost without narrowing who can call.',
     });
-    Validations.of(proxy).acknowledge({
-      id: 'AwsSolutions-COG4',
-      reason:
-        'Callers are IAM Identity Center users: the methods use AWS_IAM (SigV4) authorization and the resource policy, not a Cognito user pool.',
-    });
+    for (const method of [proxy, ...narrowingMethods]) {
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Callers are IAM Identity Center users: the methods use AWS_IAM (SigV4) authorization and the resource policy, not a Cognito user pool.',
+      });
+    }
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
       Validations.of(cloudWatchRole).acknowledge({

@@ -8,6 +8,7 @@ import type {
   EntitlementCatalog,
   IdGenerator,
 } from '#ports/index.ts';
+import type { RefusalLimiter } from './rate-limit.ts';
 
 export interface Diagnostics {
   /** A refusal could not be audited; the refusal still stands (nothing widened). */
@@ -32,4 +33,6 @@ export interface CoreDeps {
    * the releases first, so narrowing never waits on the audit write.
    */
   readonly beforeAccessEnds?: (before: AccessRequest, after: AccessRequest) => Promise<void>;
+  /** Counts each caller's refusals: past a budget they are answered 429, audited once (rate-limit.ts). */
+  readonly refusals?: RefusalLimiter;
 }

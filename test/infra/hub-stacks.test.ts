@@ -290,58 +290,75 @@ describe('hub service stack: functions', () => {
         Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'handle-api' } } },
       }),
     )[0] as { Properties: { Environment: { Variables: Json } } };
-    expect(handleApi.Properties.Environment.Variables.IDEMPOTENCY_TABLE_NAME).toBeUndefined();
+    // handle-api keeps only its per-caller rate counters there (RATE# keys, one UpdateItem each).
+    expect(handleApi.Properties.Environment.Variables.IDEMPOTENCY_TABLE_NAME).toBeDefined();
+    const onIdempotency = statementsOfRole(service, 'HandleApiRole').filter(
+      (s) =>
+        JSON.stringify(s.Resource).includes('IdempotencyTable') &&
+        asArray(s.Action).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(onIdempotency.map((s) => [asArray(s.Action), s.Condition])).toEqual([
+      [['dynamodb:UpdateItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RATE#*'] } }],
+    ]);
   });
 
-  it('never lets a function delete from the audit table', () => {
-    for (const role of [
-      'HandleApiRole',
-      'ProcessCommandRole',
-      'ProvisionAccessRole',
-      'ReconcileRole',
-      'SweepDriftRole',
-    ]) {
+  it('lets functions only append to the audit table, each to the chains it writes', () => {
+    // A request chain proves a grant (shared/app/proof.ts): only the functions that decide or
+    // provision may extend one; the drift sweep writes its own chain; the reconciler only reads.
+    const chains: Record<string, string[]> = {
+      HandleApiRole: ['request#*', 'system'],
+      ProcessCommandRole: ['request#*', 'system'],
+      ProvisionAccessRole: ['request#*', 'system', 'drift'],
+      SweepDriftRole: ['drift'],
+      ReconcileRole: [],
+    };
+    for (const [role, expected] of Object.entries(chains)) {
       const onAudit = statementsOfRole(service, role).filter((s) =>
         JSON.stringify(s.Resource).includes('AuditTable'),
       );
-      expect(onAudit.length).toBeGreaterThan(0);
+      expect(onAudit.length, role).toBeGreaterThan(0);
       const actions = onAudit.flatMap((s) => asArray(s.Action));
-      expect(actions).toEqual(
-        expect.arrayContaining([
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:ConditionCheckItem',
-          'dynamodb:Query',
-        ]),
-      );
-      expect(actions).not.toContain('dynamodb:DeleteItem');
-      expect(actions).not.toContain('dynamodb:BatchWriteItem');
+      for (const never of [
+        'dynamodb:DeleteItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+      ])
+        expect(actions, role).not.toContain(never);
       expect(actions.some((a) => a.includes('*'))).toBe(false);
+      const puts = onAudit.filter((s) => asArray(s.Action).includes('dynamodb:PutItem'));
+      expect(
+        puts.map((s) => s.Condition),
+        role,
+      ).toEqual(
+        expected.length > 0 ? [{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': expected } }] : [],
+      );
     }
+    const reactToChange = statementsOfRole(service, 'ReactToChangeRole');
+    expect(reactToChange.filter((s) => JSON.stringify(s.Resource).includes('AuditTable'))).toEqual([]);
   });
 
-  it('scopes Identity Store reads to the configured store and never to Resource "*"', () => {
-    for (const role of ['HandleApiRole', 'ProcessCommandRole', 'ReconcileRole', 'SweepDriftRole']) {
-      const directory = statementsOfRole(service, role).filter((s) =>
-        asArray(s.Action).some((a) => a.startsWith('identitystore:')),
-      );
-      expect(directory).toHaveLength(1);
-      const statement = directory[0] as Statement;
-      expect(asArray(statement.Action).sort()).toEqual(
-        [
-          'identitystore:DescribeUser',
-          'identitystore:GetUserId',
-          'identitystore:ListGroupMembershipsForMember',
-          'identitystore:ListUsers',
-        ].sort(),
-      );
-      const resources = JSON.stringify(statement.Resource);
-      expect(statement.Resource).not.toEqual('*');
-      expect(asArray(statement.Resource)).not.toContain('*');
-      expect(resources).toContain(
-        `:identitystore::${config.identityCenter.managementAccountId}:identitystore/${config.identityCenter.identityStoreId}`,
-      );
-    }
+  it.each([
+    ['HandleApiRole', ['DescribeUser', 'GetUserId', 'ListGroupMembershipsForMember']],
+    ['ProcessCommandRole', ['DescribeUser', 'ListGroupMembershipsForMember']],
+    ['ReconcileRole', ['DescribeUser']],
+    ['ProvisionAccessRole', []],
+    ['ReactToChangeRole', []],
+    ['SweepDriftRole', []],
+  ])('lets %s read exactly %j from the configured Identity Store, never Resource "*"', (role, reads) => {
+    const directory = statementsOfRole(service, role).filter((s) =>
+      asArray(s.Action).some((a) => a.startsWith('identitystore:')),
+    );
+    expect(directory).toHaveLength(reads.length === 0 ? 0 : 1);
+    if (reads.length === 0) return;
+    const statement = directory[0] as Statement;
+    expect(asArray(statement.Action).sort()).toEqual(reads.map((read) => `identitystore:${read}`).sort());
+    const resources = JSON.stringify(statement.Resource);
+    expect(statement.Resource).not.toEqual('*');
+    expect(asArray(statement.Resource)).not.toContain('*');
+    expect(resources).toContain(
+      `:identitystore::${config.identityCenter.managementAccountId}:identitystore/${config.identityCenter.identityStoreId}`,
+    );
   });
 
   it('uses Resource "*" only for the X-Ray write actions', () => {
@@ -427,13 +444,40 @@ describe('hub service stack: REST API', () => {
         Match.objectLike({
           HttpMethod: '*',
           ResourcePath: '/*',
-          ThrottlingRateLimit: Match.anyValue(),
-          ThrottlingBurstLimit: Match.anyValue(),
+          ThrottlingRateLimit: 25,
+          ThrottlingBurstLimit: 50,
           DataTraceEnabled: false,
         }),
       ]),
     });
   });
+
+  it.each(['revoke', 'deny', 'cancel'])(
+    'gives POST /v1/requests/{id}/%s a method and a throttle of its own, out of reach of a flood elsewhere',
+    (action) => {
+      // API Gateway keeps a token bucket per method: a method of its own is capacity of its own.
+      const pathPart = (part: string) =>
+        Object.keys(service.findResources('AWS::ApiGateway::Resource', { Properties: { PathPart: part } }));
+      const [actionResource] = pathPart(action);
+      expect(actionResource).toBeDefined();
+      service.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'POST',
+        AuthorizationType: 'AWS_IAM',
+        ResourceId: { Ref: actionResource },
+        Integration: { Type: 'AWS_PROXY' },
+      });
+      service.hasResourceProperties('AWS::ApiGateway::Stage', {
+        MethodSettings: Match.arrayWith([
+          Match.objectLike({
+            HttpMethod: 'POST',
+            ResourcePath: `/~1v1~1requests~1{id}~1${action}`,
+            ThrottlingRateLimit: 50,
+            ThrottlingBurstLimit: 100,
+          }),
+        ]),
+      });
+    },
+  );
 
   it('outputs the API URL, both queue URLs and the dashboard name', () => {
     for (const name of ['ApiUrl', 'CommandsQueueUrl', 'ProvisioningQueueUrl', 'DashboardName']) {

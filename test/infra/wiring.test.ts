@@ -131,9 +131,36 @@ describe('wiring manifest', () => {
       expect(wired?.method).toBe(method.props.HttpMethod);
       expect(wired?.authorization).toBe(method.props.AuthorizationType);
     }
-    expect(manifest.routes.map((r) => `${r.method} ${r.path} ${r.authorization} ${r.stage}`)).toEqual([
+    expect(manifest.routes.map((r) => `${r.method} ${r.path} ${r.authorization} ${r.stage}`).sort()).toEqual([
       'ANY /v1/{proxy+} AWS_IAM prod',
+      'POST /v1/requests/{id}/cancel AWS_IAM prod',
+      'POST /v1/requests/{id}/deny AWS_IAM prod',
+      'POST /v1/requests/{id}/revoke AWS_IAM prod',
     ]);
+  });
+
+  it("gives every route its method's throttle from the stage's MethodSettings", () => {
+    // Read independently: the method's own entry (path written with ~1), else the stage-wide one.
+    const [stage] = resourcesOfType('AWS::ApiGateway::Stage');
+    const settings = (stage?.props.MethodSettings ?? []) as {
+      ResourcePath: string;
+      HttpMethod: string;
+      ThrottlingRateLimit?: number;
+      ThrottlingBurstLimit?: number;
+    }[];
+    for (const route of manifest.routes) {
+      const own = settings.find(
+        (s) => s.ResourcePath === `/${route.path.replaceAll('/', '~1')}` && s.HttpMethod === route.method,
+      );
+      const expected = own ?? settings.find((s) => s.ResourcePath === '/*' && s.HttpMethod === '*');
+      expect(route.throttle, `${route.method} ${route.path}`).toEqual({
+        rateLimit: expected?.ThrottlingRateLimit,
+        burstLimit: expected?.ThrottlingBurstLimit,
+      });
+    }
+    const throttles = new Set(manifest.routes.map((r) => JSON.stringify(r.throttle)));
+    // The catch-all and the narrowing methods are throttled apart.
+    expect(throttles.size).toBe(2);
   });
 
   it('lists every resource and export that the environment and event sources reference', () => {
