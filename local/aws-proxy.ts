@@ -53,9 +53,14 @@
 // call it is a 500). Order per call: crash point, then fault rules, then interceptors, then
 // forwarding. Every call is counted, injected ones included. An unreachable upstream is a 502.
 //
+// `actAs(accessKeyId, senderId)`: SQS stamps each message with its sender's id (`SenderId`); moto
+// stamps one constant id on all. Calls signed with a registered access key are remembered as sent by
+// that identity (SendMessage, SendMessageBatch, by MessageId) and their messages are received with
+// that `SenderId` — so each local function, running under its own assumed role, is seen as itself.
 // Error answers use the protocol's shape: JSON (`x-amzn-ErrorType` header, `{"__type","message"}`)
 // for the JSON protocols, the `<ErrorResponse>` XML (as moto and AWS answer) for awsQuery. Request
 // bodies are never logged or echoed: errors the proxy makes carry no body of any request.
+
 import { randomUUID } from 'node:crypto';
 import {
   Agent,
@@ -68,6 +73,8 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 export type Fault =
   /** Not forwarded: HTTP 400 ThrottlingException (awsQuery: Throttling). */
@@ -126,6 +133,12 @@ export interface AwsProxyOptions {
   readonly host?: string;
   /** Port to listen on (default: a free one). */
   readonly port?: number;
+  /**
+   * When moto enforces IAM it refuses keys it never issued. A call signed with a key neither given
+   * an identity (`actAs`) nor `trust`ed — a person's AWS client with throwaway credentials — is signed
+   * again with these (the local administrator), so anyone can still inspect the local state.
+   */
+  readonly resignUnknownAs?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 export interface AwsProxy {
@@ -150,6 +163,16 @@ export interface AwsProxy {
   clearCrash(): void;
   /** Registers an interceptor; the returned function unregisters it. */
   answer(fn: Interceptor): () => void;
+  /**
+   * Calls signed with `accessKeyId` act as `senderId`: the SQS messages they send are received with it
+   * as their `SenderId` (for an assumed role `<RoleId>:<session>`), as SQS stamps them. moto stamps
+   * one constant id on every message; this gives each local function its own.
+   */
+  actAs(accessKeyId: string, senderId: string): void;
+  /** A key moto issued (forwarded as signed, never re-signed). */
+  trust(accessKeyId: string): void;
+  /** Calls signed with this key are the service side: forwarded, never faulted, crashed or counted. */
+  passThrough(accessKeyId: string): void;
   /** Sends a service's calls to another base URL, or back to `upstream` with undefined. */
   routeTo(service: string, upstream: string | undefined): void;
   /** Stops listening and drops every open connection. */
@@ -157,6 +180,8 @@ export interface AwsProxy {
 }
 
 const CALL_LOG_LIMIT = 5_000;
+const SENT_BY_LIMIT = 200_000;
+const SENDER_OPERATIONS = new Set(['SendMessage', 'SendMessageBatch', 'ReceiveMessage']);
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const STATUS_MEMBERS = [
   'AccountAssignmentCreationStatus',
@@ -367,6 +392,12 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   let calls: ProxyCall[] = [];
   const rules: ActiveRule[] = [];
   const interceptors: Interceptor[] = [];
+  /** Access key id → the SenderId SQS would stamp on what it sends (`actAs`). */
+  const identities = new Map<string, string>();
+  const passingThrough = new Set<string>();
+  const trusted = new Set<string>(options.resignUnknownAs ? [options.resignUnknownAs.accessKeyId] : []);
+  /** MessageId → SenderId of the messages sent through the proxy (bounded; oldest dropped first). */
+  const sentBy = new Map<string, string>();
   let crash: { left: number; after: boolean } | undefined;
   const sockets = new Set<Socket>();
   const inFlight = new Set<{ destroy(): void }>();
@@ -374,7 +405,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   const httpsAgent = new HttpsAgent({ keepAlive: true });
   let closing = false;
 
-  function forward(
+  async function forward(
     base: string,
     request: IncomingMessage,
     body: Buffer,
@@ -382,7 +413,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   ): Promise<Upstream> {
     const target = new URL(base);
     const prefix = target.pathname.replace(/\/+$/, '');
-    const headers: OutgoingHttpHeaders = {};
+    let headers: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(request.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name)) continue;
       if (stripEncoding && name === 'accept-encoding') continue;
@@ -390,6 +421,9 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     }
     if (body.length > 0 || request.headers['content-length'] !== undefined)
       headers['content-length'] = body.length;
+    const key = accessKeyOf(request);
+    if (options.resignUnknownAs && key && !trusted.has(key) && !identities.has(key))
+      headers = await resign(request, headers, body, options.resignUnknownAs);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const outgoing = send(
@@ -570,7 +604,51 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
 
     const answered = interceptorAnswer(call);
     if (answered) return answered;
-    return relay(await forward(base, request, body, false));
+    return passThrough(request, body, call);
+  }
+
+  /** Forwarded as it is (senders stamped, denials in the service's protocol): no fault, no count. */
+  async function passThrough(request: IncomingMessage, body: Buffer, call: Identified): Promise<Answer> {
+    const base = routes.get(call.service) ?? options.upstream;
+    if (call.service === 'sqs' && SENDER_OPERATIONS.has(call.operation) && call.protocol === 'json') {
+      const upstream = await forward(base, request, body, true);
+      return deniedInProtocol(call, stampSenders(call.operation, upstream, senderOf(request)));
+    }
+    return deniedInProtocol(call, await forward(base, request, body, call.protocol !== 'query'));
+  }
+
+  /** The SenderId of the caller, when its access key was given an identity with `actAs`. */
+  function senderOf(request: IncomingMessage): string | undefined {
+    const key = accessKeyOf(request);
+    return key ? identities.get(key) : undefined;
+  }
+
+  /**
+   * SQS stamps each message with its sender; moto stamps one constant id on all. So: remember which
+   * identity sent each message (by MessageId), and give it back on every receive.
+   */
+  function stampSenders(operation: string, upstream: Upstream, sender: string | undefined): Upstream {
+    if (upstream.status !== 200) return upstream;
+    const output = parseJson(upstream.body) as Record<string, unknown> | undefined;
+    if (typeof output !== 'object' || output === null) return upstream;
+    const remember = (id: unknown) => {
+      if (typeof id !== 'string' || sender === undefined) return;
+      sentBy.set(id, sender);
+      if (sentBy.size > SENT_BY_LIMIT) sentBy.delete(sentBy.keys().next().value as string);
+    };
+    if (operation === 'SendMessage') remember(output.MessageId);
+    if (operation === 'SendMessageBatch' && Array.isArray(output.Successful))
+      for (const entry of output.Successful) remember((entry as Record<string, unknown>).MessageId);
+    if (operation !== 'ReceiveMessage' || !Array.isArray(output.Messages)) return upstream;
+    const messages = output.Messages.map((message: Record<string, unknown>) => {
+      const attributes = message.Attributes as Record<string, unknown> | undefined;
+      const id = typeof message.MessageId === 'string' ? sentBy.get(message.MessageId) : undefined;
+      if (!attributes || attributes.SenderId === undefined) return message;
+      // A message from a caller without an identity keeps moto's stamp (an IAM user's id).
+      return id ? { ...message, Attributes: { ...attributes, SenderId: id } } : message;
+    });
+    const { 'x-amz-crc32': _crc, ...headers } = upstream.headers;
+    return { ...upstream, headers, body: Buffer.from(JSON.stringify({ ...output, Messages: messages })) };
   }
 
   function send(response: ServerResponse, answer: Answer, head: boolean): void {
@@ -609,6 +687,19 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
         return;
       }
       const call = identify(request, url, body);
+      const caller = accessKeyOf(request);
+      if (caller && passingThrough.has(caller)) {
+        // The service side (an event source, a schedule firing): never faulted, never counted.
+        let plain: Answer;
+        try {
+          plain = await passThrough(request, body, call);
+        } catch (error) {
+          const detail = error instanceof ForwardError ? error.message : 'internal error';
+          plain = errorAnswer(call, 502, 'BadGateway', `aws-proxy: upstream failed (${detail})`, undefined);
+        }
+        send(response, plain, request.method === 'HEAD');
+        return;
+      }
       const key = `${call.service}:${call.operation}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
       total++;
@@ -675,6 +766,15 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     clearCrash() {
       crash = undefined;
     },
+    actAs(accessKeyId, senderId) {
+      identities.set(accessKeyId, senderId);
+    },
+    trust(accessKeyId) {
+      trusted.add(accessKeyId);
+    },
+    passThrough(accessKeyId) {
+      passingThrough.add(accessKeyId);
+    },
     answer(fn) {
       interceptors.push(fn);
       return () => {
@@ -698,4 +798,58 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       await closed;
     },
   };
+}
+
+function accessKeyOf(request: IncomingMessage): string | undefined {
+  return /Credential=([A-Za-z0-9]+)\//.exec(String(request.headers.authorization ?? ''))?.[1];
+}
+
+/** The same request signed with `credentials` (SigV4, the original credential scope's service and region). */
+async function resign(
+  request: IncomingMessage,
+  headers: OutgoingHttpHeaders,
+  body: Buffer,
+  credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
+): Promise<OutgoingHttpHeaders> {
+  const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(
+    String(request.headers.authorization ?? ''),
+  );
+  if (!scope?.[1] || !scope[2]) return headers;
+  const url = new URL(request.url ?? '/', 'http://proxy.invalid');
+  const unsigned: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || lower === 'authorization' || lower.startsWith('x-amz-date')) continue;
+    if (lower === 'x-amz-security-token' || lower === 'x-amz-content-sha256') continue;
+    unsigned[lower] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  const query: Record<string, string | string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    const known = query[name];
+    query[name] = known === undefined ? value : [...(Array.isArray(known) ? known : [known]), value];
+  }
+  const signer = new SignatureV4({ service: scope[2], region: scope[1], credentials, sha256: Sha256 });
+  const signed = await signer.sign({
+    method: request.method ?? 'GET',
+    protocol: 'http:',
+    hostname: String(unsigned.host ?? 'localhost').split(':')[0] as string,
+    path: url.pathname,
+    query,
+    headers: unsigned,
+    body,
+  });
+  return signed.headers;
+}
+
+/**
+ * moto answers a call its IAM enforcement refuses with IAM's XML `AccessDenied`, whatever the
+ * service's protocol; AWS answers JSON services with their own `AccessDeniedException`. Rewritten so a
+ * function sees the error it would see in AWS (a missing grant reads as one, not as a parse error).
+ */
+function deniedInProtocol(call: Identified, upstream: Upstream): Answer {
+  if (upstream.status !== 403 || call.protocol === 'query') return relay(upstream);
+  const text = upstream.body.toString('utf8');
+  if (!text.startsWith('<') || !/<Code>AccessDenied<\/Code>/.test(text)) return relay(upstream);
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? 'Access denied';
+  return errorAnswer(call, 403, 'AccessDeniedException', message, undefined);
 }

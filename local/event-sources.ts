@@ -81,6 +81,8 @@ export interface EventSourcesOptions {
   readonly sqs: SQSClient;
   readonly streams: DynamoDBStreamsClient;
   readonly scheduler: SchedulerClient;
+  /** Schedules deliver as their execution role (`Target.RoleArn`) when given; otherwise as `sqs`. */
+  readonly sqsAsRole?: (roleArn: string) => Promise<SQSClient>;
   readonly scheduleGroups: readonly string[];
   readonly queueUrlOf: (arn: string) => string;
   readonly sqsSources: readonly SqsSourceSpec[];
@@ -276,6 +278,7 @@ export class EventSources {
         const result = await fireDueSchedules({
           scheduler: this.options.scheduler,
           sqs: this.options.sqs,
+          ...(this.options.sqsAsRole ? { sqsAsRole: this.options.sqsAsRole } : {}),
           groupName: group,
           now: new Date(now),
           queueUrlOf: this.options.queueUrlOf,

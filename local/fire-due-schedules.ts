@@ -32,6 +32,8 @@ import { parseAtExpression } from '#domain/schedule-expression.ts';
 export interface FireDueSchedulesOptions {
   readonly scheduler: SchedulerClient;
   readonly sqs: SQSClient;
+  /** The SQS client acting as a role (the schedule's `Target.RoleArn`); without it, `sqs` sends. */
+  readonly sqsAsRole?: (roleArn: string) => Promise<SQSClient>;
   readonly groupName: string;
   readonly now: Date;
   /** The queue URL of a target queue ARN. */
@@ -72,6 +74,8 @@ const scheduleSchema = z.object({
   Target: z.object({
     Arn: z.string().min(1),
     Input: z.string(),
+    /** The role Scheduler assumes to deliver (and to dead-letter). */
+    RoleArn: z.string().min(1),
     SqsParameters: z.object({ MessageGroupId: z.string().min(1).nullish() }).nullish(),
     RetryPolicy: z.object({ MaximumRetryAttempts: z.number().int().nullish() }).nullish(),
     DeadLetterConfig: z.object({ Arn: z.string().nullish() }).nullish(),
@@ -218,7 +222,7 @@ function messageOf(error: unknown): { code: string; message: string } {
  * that cannot be read or fired, or whose delivery fails, never holds up the others.
  */
 export async function fireDueSchedules(options: FireDueSchedulesOptions): Promise<FireResult> {
-  const { scheduler, sqs, groupName, now, queueUrlOf } = options;
+  const { scheduler, groupName, now, queueUrlOf } = options;
   const attempts = options.attempts ?? new Map<string, number>();
   const due: DueSchedule[] = [];
   const unsupported: FireResult['unsupported'] = [];
@@ -242,7 +246,10 @@ export async function fireDueSchedules(options: FireDueSchedulesOptions): Promis
   for (const { schedule, at } of due) {
     const groupId = schedule.Target.SqsParameters?.MessageGroupId ?? undefined;
     const input = withContextAttributes(schedule.Target.Input, schedule.Arn, at);
+    // Scheduler delivers as the schedule's execution role (and dead-letters as it too).
+    let sqs = options.sqs;
     try {
+      if (options.sqsAsRole) sqs = await options.sqsAsRole(schedule.Target.RoleArn);
       await sqs.send(
         new SendMessageCommand({
           QueueUrl: queueUrlOf(schedule.Target.Arn),

@@ -5,7 +5,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  IAMClient,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
 
 const SERVER_SCRIPT = fileURLToPath(new URL('../scripts/moto-server.py', import.meta.url));
 
@@ -112,9 +117,29 @@ export async function accountCredentials(
     { step: 'build', name: 'motoAccountId' },
   );
   await iam.send(new CreateUserCommand({ UserName: 'cloud-pam-local' }));
+  // The runtime's and a person's identity: everything (the functions get only their roles' actions).
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'cloud-pam-local',
+      PolicyName: 'local-administrator',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+      }),
+    }),
+  );
   const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'cloud-pam-local' }));
   if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey)
     throw new Error(`moto made no access key in ${accountId}`);
   iam.destroy();
   return { accessKeyId: AccessKey.AccessKeyId, secretAccessKey: AccessKey.SecretAccessKey };
+}
+
+/**
+ * From now on moto checks every request's signature and its identity policies (IAM users and
+ * assumed roles), as AWS does; until now it answered everyone (`INITIAL_NO_AUTH_ACTION_COUNT`).
+ */
+export async function enforceIam(endpoint: string): Promise<void> {
+  const response = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
+  if (!response.ok) throw new Error(`moto refused to enforce IAM: HTTP ${response.status}`);
 }

@@ -4,7 +4,7 @@
 // logical id where the template names none. A resource type this file does not know stops the
 // start with its name: the runtime never skips something a handler might use.
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, type IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { CreateScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -83,6 +83,10 @@ export async function provisionResources(options: ProvisionOptions): Promise<Map
     const clients = options.clientsFor(stack.account);
     const created = await create(resource, props, clients, stack, notes);
     physical.set(`${resource.stack}/${resource.logicalId}`, created);
+    if (resource.type === 'AWS::IAM::Role') {
+      const actions = manifest.roleActions[`${resource.stack}/${resource.logicalId}`] ?? [];
+      await grantActions(clients.iam, created.ref, actions);
+    }
   }
   for (const note of notes) options.log?.(note);
   return physical;
@@ -242,4 +246,43 @@ async function create(
         `${resource.stack}/${resource.logicalId}: the local runtime cannot create ${resource.type} (local/provision.ts)`,
       );
   }
+}
+
+/**
+ * moto checks a DynamoDB transaction as one action of its own; AWS authorizes each item's action
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html). So a
+ * role that may write items may call TransactWriteItems in moto, and one that may read them,
+ * TransactGetItems — what AWS would allow item by item.
+ */
+const MOTO_TRANSACTION_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  'dynamodb:TransactWriteItems': [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+  'dynamodb:TransactGetItems': ['dynamodb:GetItem'],
+};
+
+/**
+ * Gives a role exactly the actions its template policies allow, on every resource and without
+ * conditions: moto evaluates actions (resources only for SQS, IAM and STS; conditions it cannot
+ * supply deny), so resources and conditions are proven by the template tests (test/infra/), and a
+ * missing action fails here as it would in AWS.
+ */
+async function grantActions(iam: IAMClient, roleName: string, actions: readonly string[]): Promise<void> {
+  const granted = new Set(actions);
+  for (const [alias, itemActions] of Object.entries(MOTO_TRANSACTION_ACTIONS))
+    if (itemActions.some((action) => granted.has(action))) granted.add(alias);
+  if (granted.size === 0) return;
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: roleName,
+      PolicyName: 'cloud-pam-template-actions',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: [...granted].sort(), Resource: '*' }],
+      }),
+    }),
+  );
 }

@@ -24,9 +24,16 @@ import { type FakeIdentityCenter, startFakeIdentityCenter } from './fake-identit
 import { FunctionHost } from './function-host.ts';
 import { LocalGateway } from './gateway.ts';
 import { DEMO_USERS, type SeededDirectory, seedDirectory } from './identity.ts';
-import { type AccountCredentials, accountCredentials, type MotoServer, startMoto } from './moto.ts';
+import {
+  type AccountCredentials,
+  accountCredentials,
+  enforceIam,
+  type MotoServer,
+  startMoto,
+} from './moto.ts';
 import { type AccountClients, provisionResources } from './provision.ts';
 import { type ResolveContext, resolveString, type resolveValue } from './resolve.ts';
+import { type RoleCredentials, roleIdentities } from './role-identity.ts';
 import { ensureAssembly, REPO_ROOT } from './synth.ts';
 
 export const LOCAL_FILE_VERSION = 1;
@@ -68,6 +75,8 @@ export interface LocalRuntime {
   readonly localFile: string;
   readonly clock: LocalClock;
   readonly functions: ReadonlyMap<string, FunctionHost>;
+  /** The credentials each function runs with (its own execution role, assumed in moto). */
+  readonly functionCredentials: ReadonlyMap<string, RoleCredentials>;
   readonly sources: EventSources;
   readonly motoPid: number;
   readonly manifest: WiringManifest;
@@ -182,7 +191,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.push(() => identityCenter.close());
     // The runtime's one AWS endpoint: moto, with Identity Center's SSO Admin calls sent to the fake.
     // The functions, the runtime's own clients and a person with any AWS client all use it.
-    const aws = await startAwsProxy({ upstream: moto.endpoint, routes: { sso: identityCenter.endpoint } });
+    const aws = await startAwsProxy({
+      upstream: moto.endpoint,
+      routes: { sso: identityCenter.endpoint },
+      resignUnknownAs: hubCredentials,
+    });
+    for (const creds of credentials.values()) aws.trust(creds.accessKeyId);
     stops.push(() => aws.close());
 
     const clientCache = new Map<string, AccountClients>();
@@ -212,11 +226,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const physical = await provisionResources({ manifest, clientsFor: clients, substitutions, log });
     const ctx: ResolveContext = { manifest, physical, substitutions };
 
+    // Each function acts as its own execution role (and the proxy knows who sent which message).
+    const roles = roleIdentities({ proxy: aws, region, credentials: hubCredentials });
+    stops.push(async () => roles.destroy());
+
     // Handlers.
     mkdirSync(path.join(stateDir, 'logs'), { recursive: true });
     mkdirSync(path.join(stateDir, 'run'), { recursive: true });
     const functions = new Map<string, FunctionHost>();
     const resolvedEnv = new Map<string, Record<string, string>>();
+    const functionCredentials = new Map<string, RoleCredentials>();
     for (const fn of manifest.functions) {
       const assetDir = path.join(assemblyDir, fn.asset);
       const configFile = path.join(stateDir, 'run', `${fn.name}.${manifest.configFile}`);
@@ -226,7 +245,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       );
       const stack = manifest.stacks.find((s) => s.id === fn.stack);
       const account = stack?.account ?? hubAccountId;
-      const creds = credentials.get(account) as AccountCredentials;
+      const creds = await roles.assume(resolveString(ctx, fn.stack, fn.role, `${fn.name} role`), fn.name);
+      functionCredentials.set(fn.name, creds);
       const environment: Record<string, string> = {};
       for (const [name, value] of Object.entries(fn.environment))
         environment[name] = resolveString(ctx, fn.stack, value, `${fn.name} ${name}`);
@@ -258,6 +278,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs_local',
             AWS_ACCESS_KEY_ID: creds.accessKeyId,
             AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+            AWS_SESSION_TOKEN: creds.sessionToken,
             // Every SDK client in the bundle reaches moto.
             AWS_ENDPOINT_URL: aws.endpoint,
             // There is no X-Ray daemon locally.
@@ -309,6 +330,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       sqs: hub.sqs,
       streams,
       scheduler: hub.scheduler,
+      sqsAsRole: (roleArn) => roles.sqsAs(roleArn),
       scheduleGroups,
       queueUrlOf,
       sqsSources: manifest.eventSources
@@ -461,6 +483,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     chmodSync(localFile, 0o600);
     stops.push(async () => rmSync(localFile, { force: true }));
 
+    // Schedules deliver as their execution role: its session is made now (moto answers AssumeRole
+    // for a service-trusted role with an error page once it enforces IAM).
+    for (const resource of manifest.resources.filter((r) => r.type === 'AWS::IAM::Role')) {
+      const arn = physical.get(`${resource.stack}/${resource.logicalId}`)?.attrs.Arn;
+      if (arn) await roles.sqsAs(arn);
+    }
+    // Set up; from here on moto checks every call against its caller's policies, so a function
+    // calling what its synthesized role does not allow fails here as it would in AWS.
+    await enforceIam(moto.endpoint);
+
     return {
       apiUrl,
       awsEndpoint: aws.endpoint,
@@ -473,6 +505,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       localFile,
       clock,
       functions,
+      functionCredentials,
       sources,
       motoPid: moto.pid,
       manifest,

@@ -24,12 +24,14 @@ import {
   type QueueCommand,
   QueueCommandSchema,
 } from '#app/commands.ts';
+import { auditRefusedSender, checkSender, parseCommandSenders } from '#app/senders.ts';
 import { ValidationError } from '#domain/errors.ts';
 import { assertCleanText } from '#domain/text.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { formatIssues } from '#runtime/http.ts';
+import { COMMAND_SENDER_REFUSED_METRIC } from '#runtime/metric-names.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 import { invocationWaiter } from '#runtime/wait.ts';
 
@@ -40,7 +42,9 @@ const env = readEnv({
   PAM_CONFIG_FILE: nonEmpty,
   IDEMPOTENCY_TABLE_NAME: nonEmpty,
   COMMANDS_QUEUE_URL: nonEmpty,
+  COMMAND_SENDERS: nonEmpty,
 });
+const senders = parseCommandSenders(env.COMMAND_SENDERS);
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 const deps = buildGrantDeps(buildCoreDeps(env), process.env, { sqs });
 const processCommand = makeProcessCommand({
@@ -103,6 +107,18 @@ let invocation: { options: ProcessOptions; dueByGroup: Map<string, Date> } | und
 async function handleRecord(record: SQSRecord) {
   const command = parseCommand(record.body);
   logger.appendKeys({ requestId: command.requestId, action: command.action, delivery: command.delivery.by });
+  // Who sent it decides whether it is read at all: a decision from anything but an ingress, or an
+  // engine fact from anything but the function that knows it, is refused and never retried.
+  const verdict = checkSender(command.action, record.attributes.SenderId, senders);
+  if (!verdict.accepted) {
+    logger.warn('command refused: sender may not send it', {
+      senderRoleId: verdict.senderRoleId ?? null,
+      sentAs: verdict.sentAs,
+    });
+    metrics.addMetric(COMMAND_SENDER_REFUSED_METRIC, 'Count', 1);
+    await auditRefusedSender(deps, { action: command.action, requestId: command.requestId, verdict });
+    return { outcome: 'refused' };
+  }
   try {
     return await processOnce({ key: deliveryKey(command), command }, invocation?.options ?? {});
   } catch (error) {

@@ -8,11 +8,14 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { EventSourceMapping, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import { ACCESS_TABLE } from '#adapters/aws/tables.ts';
+import { RATE_COUNTER_KEY_PREFIX } from '#adapters/aws/dynamo-rate-counter.ts';
+import { ACCESS_TABLE, requestKey } from '#adapters/aws/tables.ts';
+import { DRIFT_CHAIN } from '#app/grants/drift.ts';
+import type { SenderRole } from '#app/senders.ts';
+import { requestChainId } from '#domain/audit-types.ts';
 import type { PamConfig } from '#domain/model.ts';
-import { UNPROVEN_ACCESS_METRIC } from '#runtime/metric-names.ts';
+import { COMMAND_SENDER_REFUSED_METRIC, UNPROVEN_ACCESS_METRIC } from '#runtime/metric-names.ts';
 import { FailureQueue } from '../constructs/failure-queue.ts';
 import { FifoWorkQueue } from '../constructs/fifo-work-queue.ts';
 import { GRANT_METRICS } from '../constructs/grant-metrics.ts';
@@ -46,9 +49,23 @@ const PROCESS_COMMAND_TIMEOUT = Duration.seconds(120);
 const PROVISION_ACCESS_TIMEOUT = Duration.seconds(180);
 /** Identity Center allows 10 outstanding async assignment calls; 2 is the event source minimum. */
 const PROVISIONING_MAX_CONCURRENCY = 2;
-/** Partition key prefixes of tuple leases and drift first-sightings in the access table. */
-const TUPLE_KEY_PREFIX = 'TUPLE#';
-const DRIFT_SEEN_KEY_PREFIX = 'SEEN#';
+/**
+ * The partition keys the functions write (IAM `dynamodb:LeadingKeys` patterns). Access table:
+ * requests (`REQ#<id>`, tables.ts), tuple leases (`TUPLE#…`, dynamo-tuple-store.ts), revocation
+ * denies (`DENY#…`, dynamo-deny-ledger.ts), drift first sightings (`SEEN#…`, dynamo-drift-seen.ts).
+ * Audit table: each request's chain (`request#<id>`, events and head), the `system` chain
+ * (refusals, senders, deny fallbacks) and the `drift` chain. A function that could write another
+ * function's keys could forge what that one records — a request chain proves a grant (proof.ts).
+ */
+const KEYS = {
+  requests: `${requestKey('').pk}*`,
+  leases: 'TUPLE#*',
+  denies: 'DENY#*',
+  sightings: 'SEEN#*',
+  requestChains: `${requestChainId('')}*`,
+  systemChain: 'system',
+  driftChain: DRIFT_CHAIN,
+} as const;
 /** Lambda's six-times-the-timeout guidance for SQS event sources. */
 const visibilityFor = (timeout: Duration) => Duration.seconds(timeout.toSeconds() * 6);
 
@@ -87,9 +104,28 @@ export class HubServiceStack extends Stack {
       // API Gateway gives up after 29 s.
       timeout: Duration.seconds(29),
     })
-      .bindTable({ table: props.accessTable, access: 'RW' })
-      .bindTable({ table: props.auditTable, access: 'APPEND' })
-      .allowDirectoryRead(identityCenter);
+      // A request and its audit events commit in one transaction (Puts); lists query the indexes.
+      .bindTable({
+        table: props.accessTable,
+        access: {
+          read: ['GetItem', 'Query'],
+          write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requests] }],
+        },
+      })
+      .bindTable({
+        table: props.auditTable,
+        access: {
+          read: ['GetItem', 'Query'],
+          write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requestChains, KEYS.systemChain] }],
+        },
+      })
+      // Per-caller rate counters (shared/app/rate-limit.ts): one UpdateItem per call, `RATE#` keys only.
+      .bindTable({
+        table: props.idempotencyTable,
+        access: { write: [{ actions: ['UpdateItem'], leadingKeys: [`${RATE_COUNTER_KEY_PREFIX}*`] }] },
+      })
+      // The SigV4 caller by user name, then users and their groups by id.
+      .allowDirectoryRead(identityCenter, ['DescribeUser', 'GetUserId', 'ListGroupMembershipsForMember']);
 
     // Approve/deny commands check approvers' groups at decision time, so the worker reads the directory too.
     this.processCommand = new PamFunction(this, 'ProcessCommand', {
@@ -98,12 +134,29 @@ export class HubServiceStack extends Stack {
       description: 'cloud-pam commands worker (approve, deny, cancel, extend, revoke, expire)',
       timeout: PROCESS_COMMAND_TIMEOUT,
     })
-      .bindTable({ table: props.accessTable, access: 'RW' })
-      .bindTable({ table: props.auditTable, access: 'APPEND' })
-      .bindTable({ table: props.idempotencyTable, access: 'RW' })
-      .allowDirectoryRead(identityCenter);
-    // A scheduled start is a one-time schedule the worker creates.
-    this.scheduler.allowScheduling(this.processCommand);
+      // Requests by id (and leases, to believe an assignment-succeeded), written with their events.
+      .bindTable({
+        table: props.accessTable,
+        access: { read: ['GetItem'], write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requests] }] },
+      })
+      .bindTable({
+        table: props.auditTable,
+        access: {
+          read: ['GetItem', 'Query'],
+          write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requestChains, KEYS.systemChain] }],
+        },
+      })
+      // What Powertools Idempotency does with its own records (keyed by a hash of the delivery key).
+      .bindTable({
+        table: props.idempotencyTable,
+        access: {
+          read: ['GetItem'],
+          write: [{ actions: ['PutItem', 'UpdateItem', 'DeleteItem'], leadingKeys: 'any' }],
+        },
+      })
+      .allowDirectoryRead(identityCenter, ['DescribeUser', 'ListGroupMembershipsForMember']);
+    // A scheduled start is a one-time schedule the worker creates (react-to-change removes it).
+    this.scheduler.allowScheduling(this.processCommand, { remove: false });
 
     // The only function that creates assignments; it also deletes them and keeps the deny list.
     this.provisionAccess = new PamFunction(this, 'ProvisionAccess', {
@@ -112,12 +165,30 @@ export class HubServiceStack extends Stack {
       description: 'cloud-pam provisioning worker (assignments, deny list, their schedules)',
       timeout: PROVISION_ACCESS_TIMEOUT,
     })
-      .bindTable({ table: props.accessTable, access: 'RW' })
-      .bindTable({ table: props.auditTable, access: 'APPEND' });
+      // Requests are read, never written: leases, denies and (its drift re-checks) first sightings.
+      .bindTable({
+        table: props.accessTable,
+        access: {
+          read: ['GetItem', 'Query'],
+          write: [
+            { actions: ['PutItem'], leadingKeys: [KEYS.leases, KEYS.denies, KEYS.sightings] },
+            { actions: ['DeleteItem'], leadingKeys: [KEYS.sightings] },
+          ],
+        },
+      })
+      .bindTable({
+        table: props.auditTable,
+        access: {
+          read: ['GetItem', 'Query'],
+          write: [
+            { actions: ['PutItem'], leadingKeys: [KEYS.requestChains, KEYS.systemChain, KEYS.driftChain] },
+          ],
+        },
+      });
     this.permissionSets.allowAssignmentChanges(this.provisionAccess, ['create', 'delete']);
     this.permissionSets.allowAssignmentReads(this.provisionAccess);
     this.permissionSets.allowInlinePolicyEdits(this.provisionAccess);
-    this.scheduler.allowScheduling(this.provisionAccess);
+    this.scheduler.allowScheduling(this.provisionAccess, { remove: false });
 
     // Turns request changes (the access table's stream) into provisioning work and schedules.
     this.reactToChange = new PamFunction(this, 'ReactToChange', {
@@ -125,9 +196,13 @@ export class HubServiceStack extends Stack {
       functionName: 'react-to-change',
       description: 'cloud-pam access-table stream consumer (enqueue provisioning, set schedules)',
       timeout: Duration.seconds(60),
-    }).bindTable({ table: props.accessTable, access: 'RO' });
+    });
+    // The stream record is its input: it reads and writes no table (the names only configure the
+    // shared wiring, shared/runtime/aws-deps.ts).
+    this.reactToChange.addEnvironment(props.accessTable.envVar, props.accessTable.table.tableName);
     this.reactToChange.addEnvironment(props.auditTable.envVar, props.auditTable.table.tableName);
-    this.scheduler.allowScheduling(this.reactToChange);
+    // Expiry schedules, and removing those a new grant version or an ended grant made stale.
+    this.scheduler.allowScheduling(this.reactToChange, { remove: true });
 
     // Enqueues commands only, never writes state itself (design §4, Reconciler).
     this.reconcile = new PamFunction(this, 'Reconcile', {
@@ -136,10 +211,10 @@ export class HubServiceStack extends Stack {
       description: 'cloud-pam reconciler (overdue, stale, disabled users, orphan sessions)',
       timeout: Duration.seconds(120),
     })
-      .bindTable({ table: props.accessTable, access: 'RO' })
-      .bindTable({ table: props.auditTable, access: 'APPEND' })
-      .allowDirectoryRead(identityCenter);
-    this.permissionSets.allowAssignmentReads(this.reconcile);
+      .bindTable({ table: props.accessTable, access: { read: ['GetItem', 'Query'] } })
+      // A grant's end is what its request chain proves.
+      .bindTable({ table: props.auditTable, access: { read: ['Query'] } })
+      .allowDirectoryRead(identityCenter, ['DescribeUser']);
     this.permissionSets.allowInlinePolicyReads(this.reconcile);
     this.permissionSets.allowProvisioningReads(this.reconcile);
 
@@ -150,35 +225,52 @@ export class HubServiceStack extends Stack {
       description: 'cloud-pam drift sweep (assignments on managed permission sets nothing holds)',
       timeout: Duration.minutes(15),
     })
-      .bindTable({ table: props.accessTable, access: 'RO' })
-      .bindTable({ table: props.auditTable, access: 'APPEND' })
-      .allowDirectoryRead(identityCenter);
+      // It never deletes an assignment itself: it claims the tuple's lease and queues a check, so the
+      // deletion runs in provision-access, in the tuple's FIFO group, reference-counted. Its only
+      // writes are those leases, its first-sighting records and the drift chain.
+      .bindTable({
+        table: props.accessTable,
+        access: {
+          read: ['GetItem', 'Query'],
+          write: [
+            { actions: ['PutItem'], leadingKeys: [KEYS.leases, KEYS.sightings] },
+            { actions: ['DeleteItem'], leadingKeys: [KEYS.sightings] },
+          ],
+        },
+      })
+      .bindTable({
+        table: props.auditTable,
+        access: { read: ['GetItem'], write: [{ actions: ['PutItem'], leadingKeys: [KEYS.driftChain] }] },
+      });
     this.sweepDrift.addEnvironment('DRIFT_MODE', config.drift.mode);
     this.permissionSets.allowAssignmentReads(this.sweepDrift);
-    this.permissionSets.allowInlinePolicyReads(this.sweepDrift);
     // A sighting inside its grace period gets a one-time re-check schedule (to provision-access).
-    this.scheduler.allowScheduling(this.sweepDrift);
-    // It never deletes an assignment itself: it claims the tuple's lease and queues a check, so the
-    // deletion runs in provision-access, in the tuple's FIFO group, reference-counted. Its only
-    // writes are those leases and its first-sighting records.
-    this.sweepDrift.addPermissions(
-      ...props.accessTable.keyScopedWriteStatements([TUPLE_KEY_PREFIX, DRIFT_SEEN_KEY_PREFIX]),
-    );
+    this.scheduler.allowScheduling(this.sweepDrift, { remove: false });
 
     // Queues last: their resource policies name the exact roles that may send.
     this.commands = new FifoWorkQueue(this, 'Commands', {
       encryptionKey: key,
       visibilityTimeout: visibilityFor(PROCESS_COMMAND_TIMEOUT),
       maxReceiveCount: 5,
-      // Slack becomes a sender with its issue; /v1 decides inline.
+      // Exactly the roles that send commands (sweep-drift sends none). Slack becomes a sender with
+      // its issue; /v1 decides inline. Which command each may send, the worker checks (senders.ts).
       senders: [
         this.provisionAccess.serviceRole,
         this.reactToChange.serviceRole,
         this.reconcile.serviceRole,
-        this.sweepDrift.serviceRole,
         this.scheduler.role,
       ],
     });
+    // The role ids the worker compares each message's SenderId with (`<RoleId>:<session>`; the
+    // session part is the caller's choice, the role id is not).
+    const senders: Record<SenderRole, string[]> = {
+      ingress: [this.handleApi.serviceRole.roleId],
+      scheduler: [this.scheduler.role.roleId],
+      'provision-access': [this.provisionAccess.serviceRole.roleId],
+      'react-to-change': [this.reactToChange.serviceRole.roleId],
+      reconcile: [this.reconcile.serviceRole.roleId],
+    };
+    this.processCommand.addEnvironment('COMMAND_SENDERS', Stack.of(this).toJsonString(senders));
     this.provisioning = new FifoWorkQueue(this, 'Provisioning', {
       encryptionKey: key,
       visibilityTimeout: visibilityFor(PROVISION_ACCESS_TIMEOUT),
@@ -221,18 +313,12 @@ export class HubServiceStack extends Stack {
     this.handleApi.addEnvironment('PERMISSION_SET_ARNS', permissionSetArns);
     this.handleApi.addEnvironment('PROVISIONING_QUEUE_URL', this.provisioning.queue.queueUrl);
 
-    this.processCommand.addEventSource(
-      new SqsEventSource(this.commands.queue, { batchSize: 10, reportBatchItemFailures: true }),
-    );
-    // (The event source grants sqs:ChangeMessageVisibility, which the worker also uses: a command due
-    // sooner than the invocation can wait for goes back, visible again at its due time.)
-    this.provisionAccess.addEventSource(
-      new SqsEventSource(this.provisioning.queue, {
-        batchSize: 10,
-        reportBatchItemFailures: true,
-        maxConcurrency: PROVISIONING_MAX_CONCURRENCY,
-      }),
-    );
+    // A command due later than the invocation can wait goes back, visible again at its due time.
+    this.commands.consumeWith(this.processCommand, { batchSize: 10, changesVisibility: true });
+    this.provisioning.consumeWith(this.provisionAccess, {
+      batchSize: 10,
+      maxConcurrency: PROVISIONING_MAX_CONCURRENCY,
+    });
 
     this.streamFailures = new FailureQueue(this, 'StreamFailures', {
       encryptionKey: key,
@@ -308,6 +394,14 @@ export class HubServiceStack extends Stack {
         emitter,
         'A request record or a queue message claimed access its audit chain does not prove (a direct table write or a forged message?). It was refused; see the system audit chain (system.rejected).',
       );
+    // A reconciler pass that ran out of time three times in a row: backstops are falling behind.
+    this.alarms.watchReconcileWorkLeft('ReconcileWorkLeft', 'reconcile');
+    this.alarms.watchMetric(
+      'CommandSenderRefused',
+      COMMAND_SENDER_REFUSED_METRIC,
+      'process-command',
+      'A command arrived from a role that may not send it (a compromised function forging a decision or a revocation?). It was refused, not retried; see the system audit chain (system.rejected, check "sender").',
+    );
     this.alarms.watchLevel(
       'InlinePolicyBudget',
       GRANT_METRICS.inlinePolicyBudgetUsed,

@@ -166,8 +166,11 @@ export function buildWiringManifest(assembly: CloudAssembly, options: BuildWirin
         timeoutSeconds: typeof props.Timeout === 'number' ? props.Timeout : 3,
         memoryMb: typeof props.MemorySize === 'number' ? props.MemorySize : 128,
         environment: variables,
+        role: props.Role ?? fail(`${logicalId}: no Role`),
       });
       roots.push({ stack: stack.id, value: variables });
+      // Its execution role: the local runtime runs the function under it (its own identity).
+      roots.push({ stack: stack.id, value: props.Role as CfnValue });
     }
     const nameOf = (logicalId: string) => names.get(logicalId) ?? fail(`unknown function ${logicalId}`);
 
@@ -250,15 +253,19 @@ export function buildWiringManifest(assembly: CloudAssembly, options: BuildWirin
         if (integration.Type !== 'AWS_PROXY')
           fail(`${logicalId}: only Lambda proxy integrations are supported`);
         const authorization = str(props.AuthorizationType ?? 'NONE', `${logicalId}.AuthorizationType`);
+        const method = str(props.HttpMethod, `${logicalId}.HttpMethod`);
+        const routePath = resourcePath(stack, props.ResourceId);
+        const throttle = throttleOf(stack, props.RestApiId, routePath, method);
         routes.push({
           stack: stack.id,
           logicalId,
           function: nameOf(fn),
-          method: str(props.HttpMethod, `${logicalId}.HttpMethod`),
-          path: resourcePath(stack, props.ResourceId),
+          method,
+          path: routePath,
           authorization: authorization as WiringRoute['authorization'],
           integration: 'AWS_PROXY',
           stage: stageOf(stack, props.RestApiId),
+          ...(throttle ? { throttle } : {}),
         });
       } else if (resource.Type === 'AWS::Lambda::Url') {
         fail(`${logicalId}: function URLs are not supported by the local runtime`);
@@ -284,8 +291,50 @@ export function buildWiringManifest(assembly: CloudAssembly, options: BuildWirin
     eventSources,
     rules,
     routes,
+    roleActions: roleActions(stacks),
   };
   return wiringManifestSchema.parse(manifest);
+}
+
+/**
+ * Each role's allowed actions (`<stack>/<logicalId>` → sorted actions): the Allow statements of the
+ * AWS::IAM::Policy resources attached to it and of its inline policies. The local runtime grants a
+ * role exactly these in moto, which evaluates actions, not resources or conditions.
+ */
+function roleActions(stacks: readonly StackTemplate[]): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  const add = (key: string, document: CfnValue | undefined) => {
+    const statements = isObj(document) ? document.Statement : undefined;
+    for (const statement of Array.isArray(statements) ? statements : [statements]) {
+      if (!isObj(statement) || statement.Effect !== 'Allow') continue;
+      if (statement.NotAction !== undefined) fail(`${key}: NotAction is not supported locally`);
+      const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+      for (const action of actions) {
+        if (typeof action !== 'string') fail(`${key}: an action that is not a string`);
+        const actionsOf = out[key] ?? new Set<string>();
+        actionsOf.add(action);
+        out[key] = actionsOf;
+      }
+    }
+  };
+  for (const stack of stacks) {
+    for (const [logicalId, resource] of Object.entries(stack.resources)) {
+      const props = resource.Properties ?? {};
+      if (resource.Type === 'AWS::IAM::Role') {
+        out[`${stack.id}/${logicalId}`] = out[`${stack.id}/${logicalId}`] ?? new Set();
+        const inline = Array.isArray(props.Policies) ? props.Policies : [];
+        for (const policy of inline)
+          if (isObj(policy)) add(`${stack.id}/${logicalId}`, policy.PolicyDocument);
+      } else if (resource.Type === 'AWS::IAM::Policy') {
+        const roles = Array.isArray(props.Roles) ? props.Roles : [];
+        for (const role of roles) {
+          if (!isObj(role) || typeof role.Ref !== 'string') continue;
+          add(`${stack.id}/${role.Ref}`, props.PolicyDocument);
+        }
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([key, actions]) => [key, [...actions].sort()]));
 }
 
 /** Every resource the roots reach, following Ref/GetAtt in a stack and ImportValue across stacks. */
@@ -354,6 +403,43 @@ function stageOf(stack: StackTemplate, restApiId: CfnValue | undefined): string 
     }
   }
   return fail(`no stage for API ${api}`);
+}
+
+/**
+ * A method's throttle from its stage's MethodSettings: the entry for its own resource path and
+ * method (CloudFormation writes every `/` of the path as `~1` after a leading `/`: `/~1v1~1requests`),
+ * field by field over the stage-wide `/*` `*` entry. Undefined when neither sets a limit; one limit
+ * without the other fails synth.
+ */
+function throttleOf(
+  stack: StackTemplate,
+  restApiId: CfnValue | undefined,
+  routePath: string,
+  method: string,
+): WiringRoute['throttle'] {
+  const api = JSON.stringify(restApiId);
+  const stage = Object.values(stack.resources).find(
+    (resource) =>
+      resource.Type === 'AWS::ApiGateway::Stage' && JSON.stringify(resource.Properties?.RestApiId) === api,
+  );
+  const settings = Array.isArray(stage?.Properties?.MethodSettings) ? stage.Properties.MethodSettings : [];
+  const entry = (resourcePath: string, httpMethod: string) =>
+    settings.find((s) => isObj(s) && s.ResourcePath === resourcePath && s.HttpMethod === httpMethod) as
+      | Obj
+      | undefined;
+  const own = entry(`/${routePath.replaceAll('/', '~1')}`, method);
+  const stageWide = entry('/*', '*');
+  const limit = (name: string): number | undefined => {
+    const value = own?.[name] ?? stageWide?.[name];
+    if (value === undefined || typeof value === 'number') return value;
+    return fail(`${method} ${routePath}: ${name} must be a literal number, got ${JSON.stringify(value)}`);
+  };
+  const rateLimit = limit('ThrottlingRateLimit');
+  const burstLimit = limit('ThrottlingBurstLimit');
+  if (rateLimit === undefined && burstLimit === undefined) return undefined;
+  if (rateLimit === undefined || burstLimit === undefined)
+    fail(`${method} ${routePath}: a throttle needs both a rate and a burst limit`);
+  return { rateLimit, burstLimit };
 }
 
 export function writeWiringManifest(assembly: CloudAssembly, options: BuildWiringOptions): string {

@@ -45,6 +45,8 @@ export const wiringFunctionSchema = z.strictObject({
   timeoutSeconds: z.number().int().positive(),
   memoryMb: z.number().int().positive(),
   environment: z.record(z.string(), cfnValue),
+  /** Its execution role's ARN as the template writes it (`Fn::GetAtt <Role>.Arn`). */
+  role: cfnValue,
 });
 
 const sqsSource = z.strictObject({
@@ -103,6 +105,14 @@ export const wiringRouteSchema = z.strictObject({
   authorization: z.enum(['AWS_IAM', 'NONE', 'CUSTOM', 'COGNITO_USER_POOLS']),
   integration: z.literal('AWS_PROXY'),
   stage: z.string().min(1),
+  /**
+   * The stage's throttle for this method: its own MethodSettings entry, else the stage-wide `/*` `*`
+   * one. API Gateway keeps one token bucket per method (rate = tokens per second, burst = capacity);
+   * absent when the stage sets no throttle.
+   */
+  throttle: z
+    .strictObject({ rateLimit: z.number().nonnegative(), burstLimit: z.number().int().nonnegative() })
+    .optional(),
 });
 
 export const wiringManifestSchema = z.strictObject({
@@ -122,6 +132,8 @@ export const wiringManifestSchema = z.strictObject({
   /** Export name → the exporting stack and value (for `Fn::ImportValue`). */
   exports: z.record(z.string(), z.strictObject({ stack: z.string().min(1), value: cfnValue })),
   functions: z.array(wiringFunctionSchema),
+  /** `<stack>/<role logical id>` → the actions its policies allow (resources and conditions left out). */
+  roleActions: z.record(z.string(), z.array(z.string())),
   eventSources: z.array(wiringEventSourceSchema),
   rules: z.array(wiringRuleSchema),
   routes: z.array(wiringRouteSchema),

@@ -3,3 +3,13 @@ export const REJECTION_AUDIT_FAILED_METRIC = 'RejectionAuditFailed';
 
 /** A record or message claimed access its audit chain does not prove, and was refused (alarmed). */
 export const UNPROVEN_ACCESS_METRIC = 'UnprovenAccessRefused';
+
+/** A command arrived from a role that may not send it, and was refused without retry (alarmed). */
+export const COMMAND_SENDER_REFUSED_METRIC = 'CommandSenderRefused';
+
+/**
+ * Work a reconciler pass did not reach before its time budget ran out (statuses and steps left, 0
+ * when it finished). Now and then is harmless (the next pass starts again from what ends access);
+ * pass after pass means expiry backstops and revocations may be waiting.
+ */
+export const RECONCILE_WORK_LEFT_METRIC = 'ReconcileWorkLeft';

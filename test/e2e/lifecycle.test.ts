@@ -7,7 +7,7 @@
 // supplies the PamRequester identity of the demo user named with --as).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestChainId } from '#domain/audit-types.ts';
 import { TRY_COMMANDS } from '../../local/start.ts';
@@ -393,5 +393,60 @@ describe('a direct write to the access table', () => {
     const verify = await e2e.pam('audit', 'verify');
     expect(verify.code).toBe(1);
     expect(verify.stdout).toContain(id);
+  });
+});
+
+describe('each function runs as its own synthesized role, with IAM enforced', () => {
+  it('refuses a call the role’s template policies do not allow, and allows one they do', async () => {
+    // Prepare: the credentials reconcile runs with (it may read the access table, never write it).
+    const reconcile = e2e.runtime.functionCredentials.get('reconcile');
+    expect(reconcile).toBeDefined();
+    const asReconcile = new DynamoDBClient({
+      endpoint: e2e.runtime.awsEndpoint,
+      region: e2e.runtime.region,
+      credentials: reconcile as NonNullable<typeof reconcile>,
+      maxAttempts: 1,
+    });
+    // The HTTP status moto answered with, read before the client parses the body.
+    let lastStatus: number | undefined;
+    asReconcile.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        lastStatus = (result.response as { statusCode?: number }).statusCode;
+        return result;
+      },
+      { step: 'deserialize', priority: 'low', name: 'rawStatus' },
+    );
+
+    // Act
+    const read = await asReconcile
+      .send(
+        new QueryCommand({
+          TableName: e2e.runtime.tables.access,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: 'REQ#none' } },
+        }),
+      )
+      .then(
+        () => 'allowed',
+        (error: Error) => error.name,
+      );
+    const write = await asReconcile
+      .send(
+        new PutItemCommand({
+          TableName: e2e.runtime.tables.access,
+          Item: { pk: { S: 'REQ#forged' }, sk: { S: 'REQ' } },
+        }),
+      )
+      .then(
+        () => 'allowed',
+        () => lastStatus,
+      );
+    asReconcile.destroy();
+
+    // Assess: moto answers a refused call with IAM's 403 AccessDenied (in IAM's XML, which the
+    // DynamoDB client cannot parse: the call fails either way, as the function would in AWS).
+    expect(read).toBe('allowed');
+    expect(write).toBe(403);
   });
 });

@@ -22,16 +22,21 @@ interface FunctionProperties {
 const outdir = () => mkdtempSync(path.join(tmpdir(), 'cloud-pam-cdk-'));
 
 const STAND_IN_ACCOUNT = '111111111111';
+const STAND_IN_ROLE_ID = 'AROASTANDIN000000000001';
 const STAND_IN_PERMISSION_SET_ARN = 'arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-0000000000000000';
 
 /** What a deploy-time token in the environment variable `key` looks like once deployed. */
 function standIn(key: string, value: unknown): string {
   if (typeof value === 'string') return value;
   const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  // PERMISSION_SET_ARNS: JSON whose values are permission set ARNs.
+  // PERMISSION_SET_ARNS: JSON whose values are permission set ARNs; COMMAND_SENDERS: role ids.
   if (join) {
     return join[1]
-      .map((part) => (typeof part === 'string' ? part : STAND_IN_PERMISSION_SET_ARN))
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        const getAtt = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+        return getAtt?.[1] === 'RoleId' ? STAND_IN_ROLE_ID : STAND_IN_PERMISSION_SET_ARN;
+      })
       .join(join[0]);
   }
   const name = `placeholder-${key.toLowerCase().replaceAll('_', '-')}`;

@@ -29,6 +29,7 @@ import type {
   IdGenerator,
   Page,
   PageRequest,
+  RateCounter,
   RequestChange,
 } from '#ports/index.ts';
 
@@ -210,6 +211,23 @@ export class InMemoryAccessStore implements AccessStore {
   async listByRequester(requesterId: string, page: PageRequest): Promise<Page<AccessRequest>> {
     const mine = [...this.requests.values()].filter((request) => request.requesterId === requesterId);
     return paginate(mine, newestFirst, page, `r:${requesterId}`);
+  }
+
+  /** Reads of `countByRequester`, per user (a test can prove a count was or was not made). */
+  readonly counts: string[] = [];
+
+  async countByRequester(
+    requesterId: string,
+    statuses: readonly RequestStatus[],
+    atMost: number,
+  ): Promise<number> {
+    // Same contract as the DynamoDB adapter: a bounded count, never more than `atMost`.
+    if (!Number.isInteger(atMost) || atMost < 1) throw new RangeError('atMost: expected an integer ≥ 1');
+    this.counts.push(requesterId);
+    const matching = [...this.requests.values()].filter(
+      (request) => request.requesterId === requesterId && statuses.includes(request.status),
+    );
+    return Math.min(matching.length, atMost);
   }
 
   async listByStatus(status: RequestStatus, page: PageRequest): Promise<Page<AccessRequest>> {
@@ -724,4 +742,46 @@ export function fixtureRequestWithChain(
   }
   if (request.status !== status) throw new Error(`fixture reached ${request.status}, not ${status}`);
   return { request, events };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate counters
+
+/**
+ * Fixed-window counters with the DynamoDB adapter's contract: `add` is atomic, and with a cap a
+ * count that reached it stays as it is and answers `undefined`. `unavailable` makes every `add`
+ * throw, as an unreachable table would.
+ */
+export class InMemoryRateCounter implements RateCounter {
+  private readonly counts = new Map<string, { count: number; expiresAt: number }>();
+  /** Every key `add` was called with, in order. */
+  readonly adds: string[] = [];
+  unavailable = false;
+
+  async add(
+    key: string,
+    options: { readonly cap?: number; readonly expiresAt: Date },
+  ): Promise<number | undefined> {
+    this.adds.push(key);
+    if (this.unavailable) throw new Error('the rate counters are unavailable (injected)');
+    const current = this.counts.get(key);
+    const count = current?.count ?? 0;
+    if (options.cap !== undefined && count >= options.cap) return undefined;
+    this.counts.set(key, {
+      count: count + 1,
+      expiresAt: current?.expiresAt ?? options.expiresAt.getTime(),
+    });
+    return count + 1;
+  }
+
+  /** The count stored under `key` (0 when none). */
+  count(key: string): number {
+    return this.counts.get(key)?.count ?? 0;
+  }
+
+  /** When `key` may be forgotten (test inspection). */
+  expiresAt(key: string): Date | undefined {
+    const found = this.counts.get(key);
+    return found ? new Date(found.expiresAt) : undefined;
+  }
 }

@@ -11,17 +11,19 @@
 // - moto's Identity Center deletes and provisions at once, keeps no per-account state, stores
 //   duplicate assignments and evaluates nothing: the fake Identity Center stands in for it;
 // - schedules never fire: the event sources fire them on the harness clock;
-// - every SQS message carries moto's one SenderId (not relied on here).
+// - every SQS message carries moto's one SenderId: each function runs under its own role in moto
+//   (assumed, as Lambda does) and the proxy gives every message its real sender's SenderId.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeUserCommand } from '@aws-sdk/client-identitystore';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { Delivery } from '#app/delivery.ts';
 import type { CreateRequestInput, DecisionInput } from '#app/requests.ts';
+import { MAY_SEND, type SenderRole } from '#app/senders.ts';
 import { formatIsoDuration } from '#domain/duration.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
@@ -30,8 +32,9 @@ import { type AwsProxy, type FaultRule, startAwsProxy } from '../../local/aws-pr
 import { LocalClock } from '../../local/clock.ts';
 import { EventSources, type TickResult } from '../../local/event-sources.ts';
 import { FunctionHost } from '../../local/function-host.ts';
+import { roleIdentities } from '../../local/role-identity.ts';
 import { MOTO_REGION, motoClient, motoEndpoint } from './moto.ts';
-import { apiEvent, type PamWorld, SCHEDULE_GROUP } from './pam-world.ts';
+import { apiEvent, type PamWorld, SCHEDULE_GROUP, type WorldRole } from './pam-world.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -110,8 +113,12 @@ export interface GrantHarness {
   api(actorId: string, method: string, path: string, body?: unknown): Promise<APIGatewayProxyResult>;
   createRequest(input: CreateRequestInput): Promise<AccessRequest>;
   decide(input: DecisionInput): Promise<AccessRequest>;
-  /** Sends a command to the commands queue as `delivery`'s sender would. */
-  send(body: Record<string, unknown>, delivery: Delivery): Promise<void>;
+  /**
+   * Sends a command to the commands queue as `as` (default: the first role that may send its action,
+   * e.g. `ingress` for an approval, `scheduler` for an expiry) — under that role's own credentials,
+   * so the worker sees the sender SQS would stamp.
+   */
+  send(body: Record<string, unknown>, delivery: Delivery, as?: SenderRole): Promise<void>;
   /** Runs the event sources until idle (failing retries stop after three passes without progress). */
   settle(options?: { maxPasses?: number }): Promise<TickResult>;
   /** A reconciler pass, as its rule would start it (a fresh event id each time). */
@@ -156,6 +163,20 @@ export async function createGrantHarness(
     return undefined;
   });
 
+  // Every function runs as its own execution role (the proxy tells SQS receivers who sent what).
+  // What is not a function — the event sources, schedules firing, the test sending as a role — is
+  // the service side: its calls through the proxy are never faulted or counted.
+  const functionSessions = new Set<string>(options.functions ?? Object.keys(ENGINE_FUNCTIONS));
+  proxy.passThrough(world.credentials.accessKeyId);
+  const roles = roleIdentities({
+    proxy,
+    region: MOTO_REGION,
+    credentials: world.credentials,
+    onAssumed: (credentials, _roleArn, session) => {
+      if (!functionSessions.has(session)) proxy.passThrough(credentials.accessKeyId);
+    },
+  });
+
   // What each function gets: the world's environment, every AWS call through the proxy (queue URLs
   // too: the SQS client sends to the queue URL's host), and what Lambda itself sets.
   const throughProxy = (value: string) => value.replace(motoEndpoint(), proxy.endpoint);
@@ -165,7 +186,11 @@ export async function createGrantHarness(
     const { timeoutSeconds } = ENGINE_FUNCTIONS[name];
     const environment: Record<string, string> = {};
     for (const [key, value] of Object.entries(world.env)) environment[key] = throughProxy(value);
+    const credentials = await roles.assume(world.roles[name].arn, name);
     Object.assign(environment, {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: credentials.sessionToken,
       AWS_ENDPOINT_URL: proxy.endpoint,
       AWS_ENDPOINT_URL_SSO_ADMIN: proxy.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: name,
@@ -203,10 +228,17 @@ export async function createGrantHarness(
   const queueUrls = new Map(Object.values(world.queues).map((queue) => [queue.arn, queue.url]));
   const hosted = <T extends { functionName: string }>(specs: T[]) =>
     specs.filter((spec) => functions.has(spec.functionName as EngineFunction));
+  // SQS is read through the proxy, which gives each message its real sender's SenderId.
+  const sourcesSqs = new SQSClient({
+    endpoint: proxy.endpoint,
+    region: MOTO_REGION,
+    credentials: world.credentials,
+  });
   const sources = new EventSources({
     region: MOTO_REGION,
     accountId: world.accountId,
-    sqs: world.sqs,
+    sqs: sourcesSqs,
+    sqsAsRole: (roleArn) => roles.sqsAs(roleArn),
     streams,
     scheduler: world.scheduler,
     scheduleGroups: [SCHEDULE_GROUP],
@@ -359,8 +391,10 @@ export async function createGrantHarness(
         await api(input.actorId, 'POST', `/v1/requests/${input.requestId}/${input.action}`, body),
       );
     },
-    async send(body, delivery) {
-      await world.sqs.send(
+    async send(body, delivery, as) {
+      const role = as ?? MAY_SEND[String(body.action)]?.[0] ?? 'ingress';
+      const sqs = await roles.sqsAs(world.roles[worldRoleOf(role)].arn, `test-as-${worldRoleOf(role)}`);
+      await sqs.send(
         new SendMessageCommand({
           QueueUrl: world.queues.commands.url,
           MessageGroupId: String(body.requestId),
@@ -374,9 +408,16 @@ export async function createGrantHarness(
       invoke('sweep-drift', input ?? scheduledEvent(world, 'SweepDriftSchedule', clock.now())),
     async stop() {
       await Promise.all([...functions.values()].map((host) => host.stop()));
+      roles.destroy();
+      sourcesSqs.destroy();
       await proxy.close();
       streams.destroy();
       // The world (its fake Identity Center) is the caller's: a second harness may use it.
     },
   };
+}
+
+/** The world's role that acts as a sender role. */
+function worldRoleOf(role: SenderRole): WorldRole {
+  return role === 'ingress' ? 'handle-api' : role;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateGroupCommand,
   CreateGroupMembershipCommand,
@@ -18,6 +18,7 @@ import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-sch
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { CommandSenders } from '#app/senders.ts';
 import { parseConfig } from '#config/load.ts';
 import { type FakeIdentityCenter, startFakeIdentityCenter } from '../../local/fake-identity-center.ts';
 import { createIdentityCenterFixture } from './identity-center.ts';
@@ -89,8 +90,24 @@ function configDocument(hubAccountId: string, identityStoreId: string, groupIds:
   };
 }
 
+/** The roles of the world: each engine function's execution role, and the Scheduler's. */
+export const WORLD_ROLES = [
+  'handle-api',
+  'process-command',
+  'provision-access',
+  'react-to-change',
+  'reconcile',
+  'sweep-drift',
+  'scheduler',
+] as const;
+export type WorldRole = (typeof WORLD_ROLES)[number];
+
 export interface PamWorld {
   readonly accountId: string;
+  /** ARN and role id (`AROA…`) of each role; `env.COMMAND_SENDERS` names them by what they send. */
+  readonly roles: Readonly<Record<WorldRole, { readonly arn: string; readonly id: string }>>;
+  /** The IAM user whose keys `env` carries (a person's or a test's identity, not a function's). */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** The environment the deployed functions get (also set on this process, for in-process handlers). */
   readonly env: Readonly<Record<string, string>>;
   readonly identityStoreId: string;
@@ -144,6 +161,30 @@ export async function createPamWorld(): Promise<PamWorld> {
   await iam.send(new CreateUserCommand({ UserName: 'pam-handlers' }));
   const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'pam-handlers' }));
   if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error('moto returned no access key');
+  // Each function's execution role and the Scheduler's, as the service stack creates them: the
+  // harness runs every function under its own role, so the commands worker sees who sent what.
+  const roles = {} as Record<WorldRole, { readonly arn: string; readonly id: string }>;
+  for (const name of WORLD_ROLES) {
+    const service = name === 'scheduler' ? 'scheduler.amazonaws.com' : 'lambda.amazonaws.com';
+    const { Role } = await iam.send(
+      new CreateRoleCommand({
+        RoleName: `pam-${name}`,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+    if (!Role?.Arn || !Role.RoleId) throw new Error('moto returned no role');
+    roles[name] = { arn: Role.Arn, id: Role.RoleId };
+  }
+  const senders: CommandSenders = {
+    ingress: [roles['handle-api'].id],
+    scheduler: [roles.scheduler.id],
+    'provision-access': [roles['provision-access'].id],
+    'react-to-change': [roles['react-to-change'].id],
+    reconcile: [roles.reconcile.id],
+  };
 
   const dynamo = motoClient(DynamoDBClient, accountId);
   const tables = testTableNames();
@@ -267,7 +308,8 @@ export async function createPamWorld(): Promise<PamWorld> {
     PROVISIONING_QUEUE_URL: provisioningQueue.url,
     PROVISIONING_QUEUE_ARN: provisioningQueue.arn,
     SCHEDULER_GROUP_NAME: SCHEDULE_GROUP,
-    SCHEDULER_ROLE_ARN: `arn:aws:iam::${accountId}:role/pam-scheduler`,
+    SCHEDULER_ROLE_ARN: roles.scheduler.arn,
+    COMMAND_SENDERS: JSON.stringify(senders),
     SCHEDULES_DLQ_ARN: scheduleDlq.arn,
     POWERTOOLS_SERVICE_NAME: 'test',
     POWERTOOLS_TRACE_ENABLED: 'false',
@@ -278,6 +320,8 @@ export async function createPamWorld(): Promise<PamWorld> {
   return {
     env,
     accountId,
+    roles,
+    credentials: { accessKeyId: AccessKey.AccessKeyId, secretAccessKey: AccessKey.SecretAccessKey },
     identityStoreId,
     userIds,
     dynamo,
