@@ -75,6 +75,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { readBody } from './read-body.ts';
 
 export type Fault =
   /** Not forwarded: HTTP 400 ThrottlingException (awsQuery: Throttling). */
@@ -361,28 +362,6 @@ function rewriteStatus(body: Buffer, fault: Extract<Fault, { kind: 'status' }>):
       ? { ...status, Status: 'FAILED', FailureReason: fault.failureReason ?? 'Injected failure' }
       : { ...status, Status: 'IN_PROGRESS' };
   return Buffer.from(JSON.stringify({ ...record, [member]: rewritten }));
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('request body too large'));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-    // The caller went away before sending the whole body.
-    request.on('close', () => {
-      if (!request.complete) reject(new Error('request aborted'));
-    });
-  });
 }
 
 export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy> {
@@ -680,7 +659,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       const url = new URL(request.url ?? '/', 'http://proxy.invalid');
       let body: Buffer;
       try {
-        body = await readBody(request);
+        body = await readBody(request, MAX_BODY_BYTES);
       } catch {
         // Too large (the request is destroyed) or aborted: nobody is left to answer.
         response.destroy();

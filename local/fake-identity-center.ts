@@ -101,6 +101,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
+import { readBody } from './read-body.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Public surface
@@ -1266,28 +1267,10 @@ export async function startFakeIdentityCenter(
     );
   }
 
-  function readBody(request: IncomingMessage): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      request.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY_BYTES) {
-          reject(new Error('request body too large'));
-          request.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      request.on('end', () => resolve(Buffer.concat(chunks)));
-      request.on('error', reject);
-    });
-  }
-
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let body: Buffer;
     try {
-      body = await readBody(request);
+      body = await readBody(request, MAX_BODY_BYTES);
     } catch {
       response.destroy();
       return;
