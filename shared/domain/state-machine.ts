@@ -1,6 +1,7 @@
-// The access-request state machine (DESIGN §3). `openRequest` and `openBreakGlass` create a request;
-// `decide` applies one command to one request and returns the next request plus the audit events
-// that must commit with it. Anything the diagram does not allow throws; nothing here has effects.
+// The access-request state machine (docs/architecture.md §4). `openRequest` and `openBreakGlass`
+// create a request; `decide` applies one command to one request and returns the next request plus
+// the audit events that must commit with it. Anything the diagram does not allow throws; nothing
+// here has effects.
 //
 //   PENDING --approve (quorum not reached)--> PENDING        PENDING --deny--> DENIED
 //   PENDING --approve (quorum)--> APPROVED --start--> PROVISIONING --activate--> ACTIVE

@@ -2,9 +2,9 @@
 // in moto: a 2-of-2 request from request to expiry, an extension approved just before expiry, a revoke
 // (assignment gone, live sessions denied until they expire), a
 // break-glass activation, and the three commands `make start` prints, run verbatim.
-// Moto deviations worked around (DESIGN §5): assignments are instant; schedules never fire (the
-// runtime fires them on its clock); the API's resource policy is not evaluated (the local gateway
-// supplies the PamRequester identity of the demo user named with --as).
+// Moto deviations worked around (docs/local-runtime.md): assignments are instant; schedules never
+// fire (the runtime fires them on its clock); the API's resource policy is not evaluated (the local
+// gateway supplies the PamRequester identity of the demo user named with --as).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';

@@ -1,5 +1,5 @@
 // The `Scheduler` port over EventBridge Scheduler: one one-time schedule per purpose and grant
-// version (DESIGN §4, "Expiry and revocation"). Each schedule sends its JSON body to one of the two
+// version (docs/architecture.md §5.4). Each schedule sends its JSON body to one of the two
 // FIFO work queues with the message group the body belongs to, then deletes itself
 // (`ActionAfterCompletion: DELETE`). Failed deliveries are retried by the service and end in the
 // dead-letter queue; a stale grant version in the body makes a late or duplicate delivery a no-op.

@@ -1,7 +1,7 @@
 // The `IdentityCenter` port over the sso-admin API: account assignments, their asynchronous status,
 // a permission set's inline policy and its re-provisioning. Each call is one request (plus retries);
 // nothing here waits for an operation to finish — the provisioning worker polls `…Status` with its
-// own budget and re-enqueues a status check rather than hold a FIFO group (DESIGN §4).
+// own budget and re-enqueues a status check rather than hold a FIFO group (docs/architecture.md §5.2).
 //
 // Identity Center allows about 20 TPS across all its APIs, shared with every other caller in the
 // account, and 10 outstanding asynchronous assignment operations. A throttled call (and a

@@ -1,4 +1,4 @@
-// The `WorkQueue` port over one SQS FIFO queue (commands or provisioning, DESIGN §4 "Work"). The
+// The `WorkQueue` port over one SQS FIFO queue (commands or provisioning, docs/architecture.md §5). The
 // message group orders and serializes the work of one request (commands) or one tuple or permission
 // set (provisioning). The queues use content-based deduplication, so no deduplication id is sent:
 // the same body sent twice within five minutes is delivered once, which is what a retried send wants.
