@@ -204,7 +204,7 @@ export class HubServiceStack extends Stack {
     // Expiry schedules, and removing those a new grant version or an ended grant made stale.
     this.scheduler.allowScheduling(this.reactToChange, { remove: true });
 
-    // Enqueues commands only, never writes state itself (design §4, Reconciler).
+    // Enqueues commands only, never writes state itself (docs/architecture.md §6).
     this.reconcile = new PamFunction(this, 'Reconcile', {
       ...common,
       functionName: 'reconcile',
@@ -242,7 +242,6 @@ export class HubServiceStack extends Stack {
         table: props.auditTable,
         access: { read: ['GetItem'], write: [{ actions: ['PutItem'], leadingKeys: [KEYS.driftChain] }] },
       });
-    this.sweepDrift.addEnvironment('DRIFT_MODE', config.drift.mode);
     this.permissionSets.allowAssignmentReads(this.sweepDrift);
     // A sighting inside its grace period gets a one-time re-check schedule (to provision-access).
     this.scheduler.allowScheduling(this.sweepDrift, { remove: false });

@@ -87,14 +87,6 @@ export interface EntitlementCatalog {
   list(): readonly Entitlement[];
 }
 
-/** A command for the commands queue (MessageGroupId = request id). */
-export interface CommandQueue {
-  send(command: {
-    readonly requestId: string;
-    readonly body: Readonly<Record<string, unknown>>;
-  }): Promise<void>;
-}
-
 /**
  * Counters of fixed time windows, for per-caller rate limits (shared/app/rate-limit.ts). The key
  * names the caller, what is counted and the window; the store adds nothing else to it.

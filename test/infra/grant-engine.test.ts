@@ -424,7 +424,8 @@ describe('function environments', () => {
     ['provision-access', [...tables, ...grant]],
     ['react-to-change', [...tables, ...grant]],
     ['reconcile', [...tables, ...grant]],
-    ['sweep-drift', [...tables, ...grant, 'DRIFT_MODE']],
+    // The drift mode travels in the bundled config, the one place the function reads it.
+    ['sweep-drift', [...tables, ...grant]],
   ])('gives %s exactly its variables', (fn, variables) => {
     expect(Object.keys(environmentOf(service, fn)).sort()).toEqual([...common, ...variables].sort());
   });
@@ -433,7 +434,6 @@ describe('function environments', () => {
     for (const fn of ['process-command', 'provision-access', 'react-to-change', 'reconcile', 'sweep-drift']) {
       expect(environmentOf(service, fn).IDENTITY_CENTER_INSTANCE_ARN).toBe(config.identityCenter.instanceArn);
     }
-    expect(environmentOf(service, 'sweep-drift').DRIFT_MODE).toBe(config.drift.mode);
     // The group's Ref (its name, `cloud-pam`), so CloudFormation creates the group first.
     const group = onlyIdOf(service, 'AWS::Scheduler::ScheduleGroup', 'Scheduler');
     expect(service.toJSON().Resources[group].Properties.Name).toBe('cloud-pam');
