@@ -1,7 +1,7 @@
 // An HTTP proxy between AWS SDK v3 clients and moto that the test process controls: it counts every
 // call, keeps a log of them, and injects faults. For the integration tests that run the real Lambda
 // handlers in worker threads (they build their own SDK clients from `AWS_ENDPOINT_URL`, so no test
-// can add SDK middleware to them — shared/adapters/aws/fault-injection.ts is the middleware-era
+// can add SDK middleware to them — test/support/fault-injection.ts is the middleware-era
 // equivalent) and, later, for the local runtime. It lives in local/ and is imported only by tests and
 // the local runtime: it is never bundled into a function.
 //

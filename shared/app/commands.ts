@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { canonicalJson } from '#domain/canonical-json.ts';
 import { NotFoundError, PamError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
+import { startScheduleName } from '#domain/schedule-names.ts';
 import type { PermissionSets, Scheduler, TupleStore, WorkQueue } from '#ports/grants.ts';
 import { DeliverySchema, SCHEDULED_DELIVERY } from './delivery.ts';
 import type { CoreDeps } from './deps.ts';
-import { startScheduleName } from './grants/react-to-change.ts';
 import { tupleGroup, tuplesOf } from './grants/tuples.ts';
 import { proofOf, refuseUnproven, requesterStillEligible, unproven } from './proof.ts';
 

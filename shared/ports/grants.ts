@@ -1,12 +1,18 @@
 // Ports of the grant engine: Identity Center (assignments, permission sets), EventBridge Scheduler,
 // the two FIFO work queues, and the tuple leases that reference-count assignments. Adapters live
 // in shared/adapters/aws; tests use moto over HTTP (with fault injection) or in-memory fakes.
+import { sha256Hex } from '#domain/canonical-json.ts';
 
 /** One Identity Center account assignment: a user, an account, a permission set. */
 export interface AssignmentTuple {
   readonly userId: string;
   readonly accountId: string;
   readonly permissionSetArn: string;
+}
+
+/** A tuple's stable key (lease and drift-sighting records are stored under it). */
+export function tupleKey(tuple: AssignmentTuple): string {
+  return sha256Hex(`${tuple.userId}|${tuple.accountId}|${tuple.permissionSetArn}`).slice(0, 40);
 }
 
 /** Identity Center's answer for an asynchronous operation. */
@@ -119,4 +125,23 @@ export interface TupleStore {
   /** Writes the lease if its stored version is still `expectedVersion` (0 = absent). */
   put(lease: TupleLease, expectedVersion: number): Promise<void>;
   list(): Promise<readonly TupleLease[]>;
+}
+
+/** When cloud-pam first saw an assignment nothing holds. Keys are `tupleKey(tuple)`. */
+export interface DriftSeenEntry {
+  readonly key: string;
+  readonly tuple: AssignmentTuple;
+  /** ISO-8601 UTC. */
+  readonly firstSeenAt: string;
+}
+
+/** First sightings of unheld assignments, for the drift sweep's grace period. */
+export interface DriftSeenStore {
+  firstSeen(key: string): Promise<Date | undefined>;
+  /** Records the first sighting; when one exists it is kept. Answers the first-seen time that stands. */
+  markSeen(key: string, at: Date, tuple: AssignmentTuple): Promise<Date>;
+  /** Removes the entry; a missing one is not an error. */
+  forget(key: string): Promise<void>;
+  /** Entries of one account and permission set (to forget assignments that are gone). */
+  listSeen(accountId: string, permissionSetArn: string): Promise<readonly DriftSeenEntry[]>;
 }

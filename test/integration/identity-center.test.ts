@@ -20,9 +20,9 @@
 import { randomUUID } from 'node:crypto';
 import { ThrottlingException } from '@aws-sdk/client-sso-admin';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { faultInjection } from '#adapters/aws/fault-injection.ts';
 import { SsoAdminIdentityCenter } from '#adapters/aws/identity-center.ts';
 import type { AssignmentTuple } from '#ports/grants.ts';
+import { faultInjection } from '../support/fault-injection.ts';
 import { createIdentityCenterFixture, type IdentityCenterFixture } from '../support/identity-center.ts';
 import { testAccountId } from '../support/moto.ts';
 

@@ -14,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
 import { requestKey } from '#adapters/aws/tables.ts';
 import { ulidGenerator } from '#adapters/system.ts';
-import { expiryScheduleName } from '#app/grants/react-to-change.ts';
 import type { ReconcileReport } from '#app/grants/reconcile.ts';
 import { type AccessRequest, OPEN_STATUSES } from '#domain/model.ts';
+import { expiryScheduleName } from '#domain/schedule-names.ts';
 import { createGrantHarness, ENGINE_FUNCTIONS, type GrantHarness } from '../support/grant-harness.ts';
 import { createPamWorld, DEV_ACCOUNT, type PamWorld, SCHEDULE_GROUP } from '../support/pam-world.ts';
 

@@ -6,23 +6,24 @@
 
 import { permissionSetsFrom } from '#adapters/permission-sets.ts';
 import type { GrantDeps, GrantMetrics } from '#app/grants/deps.ts';
-import type { DriftSeenEntry, DriftSeenStore } from '#app/grants/drift.ts';
-import { tupleKey } from '#app/grants/tuples.ts';
 import type { AuditDraft } from '#domain/audit-types.ts';
 import { ConcurrentModificationError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
-import type {
-  AssignmentTuple,
-  DenyLedger,
-  DenyRecord,
-  IdentityCenter,
-  OneTimeSchedule,
-  OperationStatus,
-  PermissionSets,
-  Scheduler,
-  TupleLease,
-  TupleStore,
-  WorkQueue,
+import {
+  type AssignmentTuple,
+  type DenyLedger,
+  type DenyRecord,
+  type DriftSeenEntry,
+  type DriftSeenStore,
+  type IdentityCenter,
+  type OneTimeSchedule,
+  type OperationStatus,
+  type PermissionSets,
+  type Scheduler,
+  type TupleLease,
+  type TupleStore,
+  tupleKey,
+  type WorkQueue,
 } from '#ports/grants.ts';
 import { type InMemoryAccessStore, makeTestDeps, type TestDeps } from './fakes.ts';
 

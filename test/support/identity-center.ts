@@ -2,7 +2,7 @@
 // account and region when that backend is first touched, with a random instance ARN and identity
 // store id, so both are discovered with ListInstances rather than configured.
 import { CreatePermissionSetCommand, ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { type CallCounter, callCounter } from '#adapters/aws/fault-injection.ts';
+import { type CallCounter, callCounter } from './fault-injection.ts';
 import { motoAccount, motoClientConfig } from './moto.ts';
 
 export interface IdentityCenterFixture {

@@ -17,10 +17,10 @@ import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
 import { DRIFT_CHAIN, type DriftSweepDeps, driftRecheckName, makeDriftSweep } from '#app/grants/drift.ts';
 import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
-import { tupleGroup, tupleKey } from '#app/grants/tuples.ts';
+import { tupleGroup } from '#app/grants/tuples.ts';
 import { verifyChain } from '#domain/audit.ts';
 import type { DriftMode } from '#domain/model.ts';
-import type { AssignmentTuple } from '#ports/grants.ts';
+import { type AssignmentTuple, tupleKey } from '#ports/grants.ts';
 import { ACCOUNTS, at, U } from '../support/fakes.ts';
 import {
   fixtureLease,

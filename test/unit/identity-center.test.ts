@@ -23,7 +23,6 @@ import {
 } from '@aws-sdk/client-sso-admin';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { callCounter, type FaultRule, faultInjection } from '#adapters/aws/fault-injection.ts';
 import {
   BASE_BACKOFF_MS,
   DEFAULT_MAX_THROTTLE_RETRIES,
@@ -32,6 +31,7 @@ import {
   SsoAdminIdentityCenter,
 } from '#adapters/aws/identity-center.ts';
 import type { AssignmentTuple, OperationStatus } from '#ports/grants.ts';
+import { callCounter, type FaultRule, faultInjection } from '../support/fault-injection.ts';
 
 const INSTANCE_ARN = 'arn:aws:sso:::instance/ssoins-1234567890abcdef';
 const PERMISSION_SET_ARN = `${INSTANCE_ARN.replace(':instance/', ':permissionSet/')}/ps-abcdef0123456789`;

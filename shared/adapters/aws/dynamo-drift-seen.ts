@@ -9,8 +9,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { DriftSeenEntry, DriftSeenStore } from '#app/grants/drift.ts';
-import type { AssignmentTuple } from '#ports/grants.ts';
+import type { AssignmentTuple, DriftSeenEntry, DriftSeenStore } from '#ports/grants.ts';
 import { documentClient } from './audit-chain-writes.ts';
 import { queryStatusPartition } from './status-partition.ts';
 import { ACCESS_TABLE } from './tables.ts';

@@ -5,9 +5,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { tupleKey } from '#app/grants/tuples.ts';
 import { ConcurrentModificationError } from '#domain/errors.ts';
-import type { AssignmentTuple, TupleLease, TupleStore } from '#ports/grants.ts';
+import { type AssignmentTuple, type TupleLease, type TupleStore, tupleKey } from '#ports/grants.ts';
 import { documentClient } from './audit-chain-writes.ts';
 import { queryStatusPartition } from './status-partition.ts';
 import { ACCESS_TABLE } from './tables.ts';

@@ -5,9 +5,10 @@
 // scoped to that account and permission set, which catches most drift sooner.
 //
 // Identity Center gives no creation time for an assignment, so the grace period counts from when
-// cloud-pam first saw it (DriftSeenStore; the first sighting wins). Inside the grace period an
-// assignment is left alone, and before anything is done the lease is read again (consistently), so
-// an assignment being provisioned right now is never taken for drift.
+// cloud-pam first saw it (DriftSeenStore, a port in shared/ports/grants.ts; the first sighting
+// wins). Inside the grace period an assignment is left alone, and before anything is done the
+// lease is read again (consistently), so an assignment being provisioned right now is never taken
+// for drift.
 //
 // Removal goes through the provisioning queue, not a direct DeleteAccountAssignment: the sweep
 // claims the assignment in the tuple's lease (holders: none, assigned: true — a conditional write,
@@ -33,27 +34,9 @@ import { createHash } from 'node:crypto';
 import type { AuditDraft } from '#domain/audit-types.ts';
 import { ConcurrentModificationError } from '#domain/errors.ts';
 import type { DriftMode } from '#domain/model.ts';
-import type { AssignmentTuple, TupleLease } from '#ports/grants.ts';
+import { type AssignmentTuple, type DriftSeenStore, type TupleLease, tupleKey } from '#ports/grants.ts';
 import type { GrantDeps } from './deps.ts';
-import { tupleGroup, tupleKey } from './tuples.ts';
-
-/** When cloud-pam first saw an assignment nothing holds. Keys are `tupleKey(tuple)`. */
-export interface DriftSeenEntry {
-  readonly key: string;
-  readonly tuple: AssignmentTuple;
-  /** ISO-8601 UTC. */
-  readonly firstSeenAt: string;
-}
-
-export interface DriftSeenStore {
-  firstSeen(key: string): Promise<Date | undefined>;
-  /** Records the first sighting; when one exists it is kept. Answers the first-seen time that stands. */
-  markSeen(key: string, at: Date, tuple: AssignmentTuple): Promise<Date>;
-  /** Removes the entry; a missing one is not an error. */
-  forget(key: string): Promise<void>;
-  /** Entries of one account and permission set (to forget assignments that are gone). */
-  listSeen(accountId: string, permissionSetArn: string): Promise<readonly DriftSeenEntry[]>;
-}
+import { tupleGroup } from './tuples.ts';
 
 export interface DriftSweepDeps extends GrantDeps {
   readonly driftMode: DriftMode;

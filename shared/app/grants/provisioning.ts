@@ -37,6 +37,7 @@ import {
   EVERYONE,
   type OperationStatus,
   type TupleLease,
+  tupleKey,
 } from '#ports/grants.ts';
 import { refuseUnproven, unproven } from '../proof.ts';
 import {
@@ -47,7 +48,7 @@ import {
   SESSION_DURATION_MS,
 } from './deps.ts';
 import type { ProvisioningMessage } from './messages.ts';
-import { permissionSetGroup, tupleGroup, tupleKey, tuplesOf } from './tuples.ts';
+import { permissionSetGroup, tupleGroup, tuplesOf } from './tuples.ts';
 
 const WANTS_ACCESS = new Set(['PROVISIONING', 'ACTIVE', 'EXTENSION_PENDING']);
 

@@ -3,20 +3,12 @@
 // request itself, so a request keeps a single writer. Every reaction is idempotent (FIFO content
 // deduplication, idempotent schedules, lease reference counting), so stream retries are harmless.
 import type { AccessRequest } from '#domain/model.ts';
-import { scheduleName } from '#domain/schedule-expression.ts';
+import { expiryScheduleName, startScheduleName } from '#domain/schedule-names.ts';
 import { type Delivery, SCHEDULED_DELIVERY } from '../delivery.ts';
 import type { GrantDeps } from './deps.ts';
 import { tupleGroup, tuplesOf } from './tuples.ts';
 
 const GRANTED = new Set(['ACTIVE', 'EXTENSION_PENDING']);
-
-export function expiryScheduleName(requestId: string, grantVersion: number): string {
-  return scheduleName('expire', requestId, grantVersion);
-}
-
-export function startScheduleName(requestId: string): string {
-  return scheduleName('start', requestId);
-}
 
 export function makeReactToChange(
   deps: Pick<GrantDeps, 'permissionSets' | 'provisioningQueue' | 'commandsQueue' | 'scheduler' | 'metrics'>,

@@ -39,10 +39,10 @@
 
 import { denyCovered, denyRemovalTimes, readDenies } from '#domain/deny-policy.ts';
 import type { AccessRequest, RequestStatus } from '#domain/model.ts';
-import { type AssignmentTuple, EVERYONE, type TupleLease } from '#ports/grants.ts';
+import { type AssignmentTuple, EVERYONE, type TupleLease, tupleKey } from '#ports/grants.ts';
 import { proofOf } from '../proof.ts';
 import { CUTOFF_SKEW_MS, type GrantDeps } from './deps.ts';
-import { permissionSetGroup, tupleGroup, tupleKey, tuplesOf } from './tuples.ts';
+import { permissionSetGroup, tupleGroup, tuplesOf } from './tuples.ts';
 
 /** How long an intermediate state may last before the reconciler assumes its follow-up was lost. */
 export const STUCK_AFTER_MS = 2 * 60_000;

@@ -3,11 +3,7 @@
 // permission set for its inline-policy edits (a read-modify-write shared by many grants).
 import { sha256Hex } from '#domain/canonical-json.ts';
 import { type AccessRequest, targetAccounts } from '#domain/model.ts';
-import type { AssignmentTuple, PermissionSets } from '#ports/grants.ts';
-
-export function tupleKey(tuple: AssignmentTuple): string {
-  return sha256Hex(`${tuple.userId}|${tuple.accountId}|${tuple.permissionSetArn}`).slice(0, 40);
-}
+import { type AssignmentTuple, type PermissionSets, tupleKey } from '#ports/grants.ts';
 
 export function tupleGroup(tuple: AssignmentTuple): string {
   return `tuple-${tupleKey(tuple)}`;
