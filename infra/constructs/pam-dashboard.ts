@@ -7,7 +7,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Dashboard, GraphWidget, MathExpression, TextWidget } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { GRANT_METRICS } from './grant-metrics.ts';
+import { GRANT_METRICS } from '#app/grants/deps.ts';
 import { METRICS_NAMESPACE } from './pam-function.ts';
 
 export interface PamDashboardProps {

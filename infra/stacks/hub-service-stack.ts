@@ -11,6 +11,7 @@ import { EventSourceMapping, FilterCriteria, FilterRule, StartingPosition } from
 import type { Construct } from 'constructs';
 import { RATE_COUNTER_KEY_PREFIX } from '#adapters/aws/dynamo-rate-counter.ts';
 import { ACCESS_TABLE, requestKey } from '#adapters/aws/tables.ts';
+import { GRANT_METRICS } from '#app/grants/deps.ts';
 import { DRIFT_CHAIN } from '#app/grants/drift.ts';
 import type { SenderRole } from '#app/senders.ts';
 import { requestChainId } from '#domain/audit-types.ts';
@@ -18,7 +19,6 @@ import type { PamConfig } from '#domain/model.ts';
 import { COMMAND_SENDER_REFUSED_METRIC, UNPROVEN_ACCESS_METRIC } from '#runtime/metric-names.ts';
 import { FailureQueue } from '../constructs/failure-queue.ts';
 import { FifoWorkQueue } from '../constructs/fifo-work-queue.ts';
-import { GRANT_METRICS } from '../constructs/grant-metrics.ts';
 import { GrantScheduler } from '../constructs/grant-scheduler.ts';
 import { ManagedPermissionSets } from '../constructs/managed-permission-sets.ts';
 import { PamAlarms } from '../constructs/pam-alarms.ts';

@@ -9,20 +9,42 @@ import type {
   WorkQueue,
 } from '#ports/grants.ts';
 
+/**
+ * The grant engine's custom metrics (namespace CloudPam, dimension `service` = the emitting function):
+ * the one place their names are written. The functions emit them through `GrantMetrics`; the stack's
+ * alarms and dashboard (infra/) import them from here.
+ */
+export const GRANT_METRICS = {
+  /** A revocation (delete, deny-list edit, or its record) failed: access may outlive its decision. */
+  revocationFailed: 'RevocationFailed',
+  /** An assignment on a managed permission set that no grant holds. */
+  driftDetected: 'DriftDetected',
+  grantActivated: 'GrantActivated',
+  grantExpired: 'GrantExpired',
+  grantRevoked: 'GrantRevoked',
+  /** Revocation denies of a permission set no longer fit: one permission-set-wide deny replaced them. */
+  denyFallback: 'DenyFallback',
+  /** Percent of a permission set's role inline-policy quota (10,240 characters) in use. */
+  inlinePolicyBudgetUsed: 'InlinePolicyBudgetUsed',
+  /** Milliseconds from the provisioning message to the assignment's SUCCEEDED status. */
+  provisioningLatency: 'ProvisioningLatency',
+} as const;
+type Names = typeof GRANT_METRICS;
+
 export interface GrantMetrics {
   count(
-    name:
-      | 'GrantActivated'
-      | 'GrantExpired'
-      | 'GrantRevoked'
-      | 'RevocationFailed'
-      | 'DriftDetected'
-      | 'DenyFallback',
+    name: Names[
+      | 'grantActivated'
+      | 'grantExpired'
+      | 'grantRevoked'
+      | 'revocationFailed'
+      | 'driftDetected'
+      | 'denyFallback'],
     value?: number,
   ): void;
-  latency(name: 'ProvisioningLatency', ms: number): void;
+  latency(name: Names['provisioningLatency'], ms: number): void;
   /** Share of a permission set's role inline-policy quota in use after a deny write. */
-  percent(name: 'InlinePolicyBudgetUsed', value: number): void;
+  percent(name: Names['inlinePolicyBudgetUsed'], value: number): void;
 }
 
 export interface GrantDeps extends CoreDeps {

@@ -35,7 +35,7 @@ import type { AuditDraft } from '#domain/audit-types.ts';
 import { ConcurrentModificationError } from '#domain/errors.ts';
 import type { DriftMode } from '#domain/model.ts';
 import { type AssignmentTuple, type DriftSeenStore, type TupleLease, tupleKey } from '#ports/grants.ts';
-import type { GrantDeps } from './deps.ts';
+import { GRANT_METRICS, type GrantDeps } from './deps.ts';
 import { tupleGroup } from './tuples.ts';
 
 export interface DriftSweepDeps extends GrantDeps {
@@ -229,7 +229,7 @@ export function makeDriftSweep(deps: DriftSweepDeps) {
             continue;
           }
           const firstSeenAt = firstSeen.toISOString();
-          deps.metrics?.count('DriftDetected');
+          deps.metrics?.count(GRANT_METRICS.driftDetected);
           if (deps.driftMode === 'remove') {
             const queued = await queueRemoval(tuple, current, now);
             await deps.audit.append(event('drift.detected', tuple, firstSeenAt, now));

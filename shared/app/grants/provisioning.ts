@@ -43,6 +43,7 @@ import { refuseUnproven, unproven } from '../proof.ts';
 import {
   CUTOFF_SKEW_MS,
   DEFAULT_POLL_DELAYS_MS,
+  GRANT_METRICS,
   type GrantDeps,
   MAX_PROVISION_ROUNDS,
   SESSION_DURATION_MS,
@@ -202,7 +203,7 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
       await widenAfterDeletion(next.tuple);
       return { lease: next, result: 'deleted' };
     }
-    deps.metrics?.count('RevocationFailed');
+    deps.metrics?.count(GRANT_METRICS.revocationFailed);
     await save(lease, { pending: undefined });
     throw new Error(
       `DeleteAccountAssignment FAILED: ${(status.failureReason ?? 'no reason given').slice(0, 200)}`,
@@ -341,7 +342,7 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
     if (status.status === 'FAILED') {
       // The message is retried (then dead-lettered, alarmed); the reconciler re-provisions the
       // accounts still stale on every pass. A deny that is not everywhere is a revocation at risk.
-      deps.metrics?.count('RevocationFailed');
+      deps.metrics?.count(GRANT_METRICS.revocationFailed);
       throw new Error(`ProvisionPermissionSet FAILED: ${(status.failureReason ?? '').slice(0, 200)}`);
     }
     return status;
@@ -386,7 +387,7 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
         ? applyWideDeny(current, window, ROLE_INLINE_POLICY_LIMIT)
         : applyDeny(current, { userId, ...window }, ROLE_INLINE_POLICY_LIMIT);
     deps.metrics?.percent(
-      'InlinePolicyBudgetUsed',
+      GRANT_METRICS.inlinePolicyBudgetUsed,
       Math.round((change.size / ROLE_INLINE_POLICY_LIMIT) * 100),
     );
     if (change.outcome === 'fallback') await recordFallback(permissionSetArn, current, change.document);
@@ -406,7 +407,7 @@ export function makeProvisioningWorker(deps: ProvisioningWorkerDeps) {
   ) {
     const wide = readDenies(after).everyone;
     if (!wide) return;
-    deps.metrics?.count('DenyFallback');
+    deps.metrics?.count(GRANT_METRICS.denyFallback);
     const replaced = readDenies(before).users.map((u) => u.userId);
     await deps.denies.record({
       permissionSetArn,

@@ -5,7 +5,7 @@
 import type { AccessRequest } from '#domain/model.ts';
 import { expiryScheduleName, startScheduleName } from '#domain/schedule-names.ts';
 import { type Delivery, SCHEDULED_DELIVERY } from '../delivery.ts';
-import type { GrantDeps } from './deps.ts';
+import { GRANT_METRICS, type GrantDeps } from './deps.ts';
 import { tupleGroup, tuplesOf } from './tuples.ts';
 
 const GRANTED = new Set(['ACTIVE', 'EXTENSION_PENDING']);
@@ -69,14 +69,14 @@ export function makeReactToChange(
       done.push('compensate');
     }
     if (entered('ACTIVE') && before?.status === 'PROVISIONING') {
-      deps.metrics?.count('GrantActivated');
+      deps.metrics?.count(GRANT_METRICS.grantActivated);
       deps.metrics?.latency(
-        'ProvisioningLatency',
+        GRANT_METRICS.provisioningLatency,
         Date.parse(after.updatedAt) - Date.parse(before.updatedAt),
       );
     }
-    if (entered('EXPIRED')) deps.metrics?.count('GrantExpired');
-    if (entered('REVOKED')) deps.metrics?.count('GrantRevoked');
+    if (entered('EXPIRED')) deps.metrics?.count(GRANT_METRICS.grantExpired);
+    if (entered('REVOKED')) deps.metrics?.count(GRANT_METRICS.grantRevoked);
     if (before?.status === 'SCHEDULED' && after.status !== 'SCHEDULED') {
       await deps.scheduler.remove(startScheduleName(after.id));
     }
