@@ -48,10 +48,9 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   keepRefusalCountMs: 24 * 3_600_000,
 };
 
-/** 429: the caller spent this window's budget; `retryAfterSeconds` is when the next window starts. */
+/** The caller spent this window's budget; `retryAfterSeconds` is when the next window starts. */
 export class RateLimitedError extends PamError {
   readonly code = 'RATE_LIMITED';
-  readonly httpStatus = 429;
   constructor(
     message: string,
     readonly retryAfterSeconds: number,

@@ -1,11 +1,12 @@
 // Refusals by authenticated users are audit events too: on the request's chain when there is a
-// request, else on the `system` chain. Auditing a refusal never changes request state, and if the
+// request, else on the `system` chain. A refusal is a `PolicyRefusal` (shared/domain/errors.ts says
+// which errors are not, and why). Auditing a refusal never changes request state, and if the
 // audit write itself fails the refusal still stands (the caller gets the original error).
 // With `deps.refusals` (handle-api), a caller's refusals are counted per window: past the budget the
 // first one writes a single aggregate event on `system` and the caller gets 429 RATE_LIMITED instead
 // of the refusal, and the rest of the window's refusals write nothing (./rate-limit.ts says why).
 import { type AuditDraft, requestChainId } from '#domain/audit-types.ts';
-import { PamError } from '#domain/errors.ts';
+import { PolicyRefusal } from '#domain/errors.ts';
 import type { CoreDeps } from './deps.ts';
 import { RateLimitedError, type RefusalVerdict } from './rate-limit.ts';
 
@@ -25,7 +26,7 @@ export async function auditRejections<T>(
   try {
     return await work();
   } catch (error) {
-    if (error instanceof PamError && isPolicyRefusal(error)) {
+    if (error instanceof PolicyRefusal) {
       const verdict: RefusalVerdict = deps.refusals
         ? await deps.refusals.count(context.actorId)
         : { kind: 'audit' };
@@ -44,7 +45,7 @@ export async function auditRejections<T>(
   }
 }
 
-function refusalEvent(deps: CoreDeps, context: RejectionContext, error: PamError): AuditDraft {
+function refusalEvent(deps: CoreDeps, context: RejectionContext, error: PolicyRefusal): AuditDraft {
   return {
     chainId: context.requestId ? requestChainId(context.requestId) : 'system',
     at: deps.clock.now().toISOString(),
@@ -66,7 +67,7 @@ function refusalEvent(deps: CoreDeps, context: RejectionContext, error: PamError
 function suppressionEvent(
   deps: CoreDeps,
   context: RejectionContext,
-  error: PamError,
+  error: PolicyRefusal,
   verdict: Extract<RefusalVerdict, { kind: 'aggregate' }>,
 ): AuditDraft {
   const from = new Date(verdict.window.startMs).toISOString();
@@ -92,7 +93,7 @@ function suppressionEvent(
 async function audit(
   deps: CoreDeps,
   context: RejectionContext,
-  error: PamError,
+  error: PolicyRefusal,
   event: AuditDraft,
 ): Promise<void> {
   try {
@@ -105,18 +106,4 @@ async function audit(
       error: auditError,
     });
   }
-}
-
-/**
- * Refusals worth an audit record: the policy or state machine said no. Races (another decision won),
- * an unavailable audit log and unknown ids are not decisions about the actor.
- */
-function isPolicyRefusal(error: PamError): boolean {
-  return ![
-    'CONCURRENT_MODIFICATION',
-    'AUDIT_UNAVAILABLE',
-    'NOT_FOUND',
-    'UNAUTHENTICATED',
-    'RATE_LIMITED',
-  ].includes(error.code);
 }

@@ -1,12 +1,13 @@
 // The HTTP edge: JSON bodies validated with zod, and one mapping from errors to responses.
 // Bodies and query strings are first checked for clean text (well-formed Unicode, no control
 // characters but newline and tab; see shared/domain/text.ts), keys included.
-// PamErrors answer with their stable code and safe message; anything else is a 500 whose details
-// go to the log only, never to the caller.
+// PamErrors answer with their stable code and safe message, and the status ./error-responses.ts
+// maps the code to; anything else is a 500 whose details go to the log only, never to the caller.
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { isPamError, ValidationError } from '#domain/errors.ts';
 import { assertCleanText } from '#domain/text.ts';
+import { httpStatusOf } from './error-responses.ts';
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string };
@@ -68,7 +69,7 @@ export function parseQuery<S extends z.ZodType>(
 export function errorResponse(error: unknown, onInternal: (error: unknown) => void): APIGatewayProxyResult {
   if (isPamError(error)) {
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
-    return json(error.httpStatus, body);
+    return json(httpStatusOf(error), body);
   }
   onInternal(error);
   const body: ErrorBody = {

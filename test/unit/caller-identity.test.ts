@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { callerIdentitySchema, resolveCaller, sessionUserName } from '#adapters/aws/caller-identity.ts';
 import { UnauthenticatedError } from '#domain/errors.ts';
 import type { Directory, DirectoryUser } from '#ports/index.ts';
+import { httpStatusOf } from '#runtime/error-responses.ts';
 
 const ACCOUNT = '111122223333';
 const ROLE = 'AWSReservedSSO_PamRequester_0123456789abcdef';
@@ -133,7 +134,8 @@ describe('resolveCaller', () => {
     const error = await resolveCaller({ userArn }, directoryOf(alice)).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(UnauthenticatedError);
-    const { message, code, httpStatus } = error as UnauthenticatedError;
+    const { message, code } = error as UnauthenticatedError;
+    const httpStatus = httpStatusOf(error as UnauthenticatedError);
     expect({ code, httpStatus }).toEqual({ code: 'UNAUTHENTICATED', httpStatus: 401 });
     expect(message).not.toMatch(/arn:|mallory|111122223333|AdministratorAccess/);
   });

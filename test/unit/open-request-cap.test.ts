@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { makeActivateBreakGlass, makeCreateRequest, makeDecideRequest } from '#app/requests.ts';
 import { TooManyOpenRequestsError } from '#domain/errors.ts';
 import { OPEN_STATUSES, type RequestStatus } from '#domain/model.ts';
+import { httpStatusOf } from '#runtime/error-responses.ts';
 import { errorResponse } from '#runtime/http.ts';
 import {
   ACCOUNTS,
@@ -69,7 +70,8 @@ describe('the open-request cap', () => {
     const refused = await t.open().catch((error: unknown) => error);
 
     // Assess
-    expect(refused).toMatchObject({ code: 'TOO_MANY_OPEN_REQUESTS', httpStatus: 409 });
+    expect(refused).toMatchObject({ code: 'TOO_MANY_OPEN_REQUESTS' });
+    expect(httpStatusOf(refused as TooManyOpenRequestsError)).toBe(409);
     expect(refused).toBeInstanceOf(TooManyOpenRequestsError);
     expect((refused as Error).message).toMatch(/already have 10 open requests/);
     expect(t.store.saves).toHaveLength(saves);

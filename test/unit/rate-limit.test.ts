@@ -14,6 +14,7 @@ import { makeCreateRequest, makeDecideRequest } from '#app/requests.ts';
 import { verifyChain } from '#domain/audit.ts';
 import { requestChainId } from '#domain/audit-types.ts';
 import { NotApproverError } from '#domain/errors.ts';
+import { httpStatusOf } from '#runtime/error-responses.ts';
 import { ACCOUNTS, FakeClock, InMemoryRateCounter, makeTestDeps, READ_ONLY, U } from '../support/fakes.ts';
 
 const LIMITS: RateLimits = {
@@ -59,7 +60,8 @@ describe('each caller’s request budget', () => {
 
     // Assess
     expect(over).toBeInstanceOf(RateLimitedError);
-    expect(over).toMatchObject({ code: 'RATE_LIMITED', httpStatus: 429, retryAfterSeconds: 40 });
+    expect(over).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 40 });
+    expect(httpStatusOf(over as RateLimitedError)).toBe(429);
     // A flood past the budget adds nothing to the counter.
     await refusal(admit('alice', 'standard'));
     const key = `requests-standard#alice#${Date.parse('2026-03-02T09:00:00.000Z')}`;

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#domain/errors.ts';
 import { assertCleanText, findTextProblem, textIssues, textProblem } from '#domain/text.ts';
+import { httpStatusOf } from '#runtime/error-responses.ts';
 
 describe('textProblem', () => {
   it.each([
@@ -116,9 +117,9 @@ describe('assertCleanText', () => {
     expect(thrown).toBeInstanceOf(ValidationError);
     expect(thrown).toMatchObject({
       code: 'VALIDATION_FAILED',
-      httpStatus: 400,
       message: 'body.reason: not well-formed Unicode (lone surrogate U+D800)',
     });
+    expect(httpStatusOf(thrown as ValidationError)).toBe(400);
   });
 
   it('does nothing for clean text', () => {
