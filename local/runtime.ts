@@ -16,6 +16,7 @@ import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import { parseIsoDuration } from '#domain/duration.ts';
+import { ENV } from '#runtime/env-names.ts';
 import { WIRING_FILE, type WiringManifest, wiringManifestSchema } from '../infra/wiring/manifest.ts';
 import { startAwsProxy } from './aws-proxy.ts';
 import { LocalClock } from './clock.ts';
@@ -266,7 +267,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           environment: {
             ...environment,
             // The bundle's config, with the ids moto decided (the placeholders it was synthesized with replaced).
-            PAM_CONFIG_FILE: configFile,
+            [ENV.PAM_CONFIG_FILE]: configFile,
             // What Lambda itself sets in every execution environment.
             LAMBDA_TASK_ROOT: assetDir,
             AWS_REGION: region,
@@ -457,7 +458,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.push(() => gateway.close());
 
     const api = resolvedEnv.get(manifest.routes[0]?.function ?? 'handle-api') ?? {};
-    const tables = { access: api.ACCESS_TABLE_NAME ?? '', audit: api.AUDIT_TABLE_NAME ?? '' };
+    const tables = { access: api[ENV.ACCESS_TABLE_NAME] ?? '', audit: api[ENV.AUDIT_TABLE_NAME] ?? '' };
     const localFile = path.join(stateDir, 'local.json');
     writeFileSync(
       localFile,

@@ -16,17 +16,15 @@ import { requestScopedDirectory } from '#adapters/request-scoped-directory.ts';
 import { makeAdmitRequest, makeRefusalLimiter } from '#app/rate-limit.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { CORE_ENV, ENV } from '#runtime/env-names.ts';
 import { withNarrowing } from '#runtime/grant-deps.ts';
 import { errorResponse, internalErrorSummary } from '#runtime/http.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 
 const env = readEnv({
-  ACCESS_TABLE_NAME: nonEmpty,
-  AUDIT_TABLE_NAME: nonEmpty,
-  IDENTITY_STORE_ID: nonEmpty,
-  PAM_CONFIG_FILE: nonEmpty,
+  ...CORE_ENV,
   // Per-caller rate counters live there (keys RATE#…, with TTL).
-  IDEMPOTENCY_TABLE_NAME: nonEmpty,
+  [ENV.IDEMPOTENCY_TABLE_NAME]: nonEmpty,
 });
 // Revocation queues the releases before it commits, so the API needs the provisioning queue too.
 const core = withNarrowing(buildCoreDeps(env));

@@ -29,6 +29,7 @@ import { ValidationError } from '#domain/errors.ts';
 import { assertCleanText } from '#domain/text.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { CORE_ENV, ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { formatIssues } from '#runtime/http.ts';
 import { COMMAND_SENDER_REFUSED_METRIC } from '#runtime/metric-names.ts';
@@ -36,15 +37,12 @@ import { logger, metrics, tracer } from '#runtime/powertools.ts';
 import { invocationWaiter } from '#runtime/wait.ts';
 
 const env = readEnv({
-  ACCESS_TABLE_NAME: nonEmpty,
-  AUDIT_TABLE_NAME: nonEmpty,
-  IDENTITY_STORE_ID: nonEmpty,
-  PAM_CONFIG_FILE: nonEmpty,
-  IDEMPOTENCY_TABLE_NAME: nonEmpty,
-  COMMANDS_QUEUE_URL: nonEmpty,
-  COMMAND_SENDERS: nonEmpty,
+  ...CORE_ENV,
+  [ENV.IDEMPOTENCY_TABLE_NAME]: nonEmpty,
+  [ENV.COMMANDS_QUEUE_URL]: nonEmpty,
+  [ENV.COMMAND_SENDERS]: nonEmpty,
 });
-const senders = parseCommandSenders(env.COMMAND_SENDERS);
+const senders = parseCommandSenders(env.COMMAND_SENDERS, ENV.COMMAND_SENDERS);
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 const deps = buildGrantDeps(buildCoreDeps(env), process.env, { sqs });
 const processCommand = makeProcessCommand({

@@ -11,15 +11,13 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { requestFromImage } from '#adapters/aws/stream-images.ts';
 import { makeReactToChange } from '#app/grants/react-to-change.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
-import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { readEnv } from '#runtime/env.ts';
+import { CORE_ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 
 const env = readEnv({
-  ACCESS_TABLE_NAME: nonEmpty,
-  AUDIT_TABLE_NAME: nonEmpty,
-  IDENTITY_STORE_ID: nonEmpty,
-  PAM_CONFIG_FILE: nonEmpty,
+  ...CORE_ENV,
 });
 const react = makeReactToChange(buildGrantDeps(buildCoreDeps(env)));
 

@@ -15,17 +15,15 @@ import { z } from 'zod';
 import { makeReconciler, passDeadline, type ReconcileReport } from '#app/grants/reconcile.ts';
 import { ValidationError } from '#domain/errors.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
-import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { readEnv } from '#runtime/env.ts';
+import { CORE_ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { formatIssues } from '#runtime/http.ts';
 import { RECONCILE_WORK_LEFT_METRIC } from '#runtime/metric-names.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 
 const env = readEnv({
-  ACCESS_TABLE_NAME: nonEmpty,
-  AUDIT_TABLE_NAME: nonEmpty,
-  IDENTITY_STORE_ID: nonEmpty,
-  PAM_CONFIG_FILE: nonEmpty,
+  ...CORE_ENV,
 });
 const deps = buildGrantDeps(buildCoreDeps(env));
 const reconcile = makeReconciler(deps);

@@ -17,16 +17,14 @@ import type { DriftReport, DriftScope } from '#app/grants/drift.ts';
 import { ValidationError } from '#domain/errors.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { buildDriftSweep } from '#runtime/drift-sweep.ts';
-import { nonEmpty, readEnv } from '#runtime/env.ts';
+import { readEnv } from '#runtime/env.ts';
+import { CORE_ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { formatIssues } from '#runtime/http.ts';
 import { logger, metrics, tracer } from '#runtime/powertools.ts';
 
 const env = readEnv({
-  ACCESS_TABLE_NAME: nonEmpty,
-  AUDIT_TABLE_NAME: nonEmpty,
-  IDENTITY_STORE_ID: nonEmpty,
-  PAM_CONFIG_FILE: nonEmpty,
+  ...CORE_ENV,
 });
 const grants = buildGrantDeps(buildCoreDeps(env));
 const sweep = buildDriftSweep(grants, env.ACCESS_TABLE_NAME);

@@ -8,6 +8,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import { ENV, type EnvValues } from '#runtime/env-names.ts';
 import { FailureQueue } from './failure-queue.ts';
 import type { PamFunction } from './pam-function.ts';
 
@@ -53,12 +54,12 @@ export class GrantScheduler extends Construct {
   }
 
   /** What the scheduler adapter reads (`SCHEDULER_GROUP_NAME`, `SCHEDULER_ROLE_ARN`, `SCHEDULES_DLQ_ARN`). */
-  environment(): Record<string, string> {
+  environment(): EnvValues {
     return {
       // The group's Ref is its name; referencing it orders the functions after the group.
-      SCHEDULER_GROUP_NAME: this.group.ref,
-      SCHEDULER_ROLE_ARN: this.role.roleArn,
-      SCHEDULES_DLQ_ARN: this.deadLetters.queue.queueArn,
+      [ENV.SCHEDULER_GROUP_NAME]: this.group.ref,
+      [ENV.SCHEDULER_ROLE_ARN]: this.role.roleArn,
+      [ENV.SCHEDULES_DLQ_ARN]: this.deadLetters.queue.queueArn,
     };
   }
 

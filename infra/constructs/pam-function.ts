@@ -14,6 +14,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { IdentityCenterConfig, PamConfig } from '#domain/model.ts';
+import { ENV } from '#runtime/env-names.ts';
 import type { PamTable, TableAccess } from './pam-table.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -102,8 +103,8 @@ export class PamFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: props.functionName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-        IDENTITY_STORE_ID: props.config.identityCenter.identityStoreId,
-        PAM_CONFIG_FILE,
+        [ENV.IDENTITY_STORE_ID]: props.config.identityCenter.identityStoreId,
+        [ENV.PAM_CONFIG_FILE]: PAM_CONFIG_FILE,
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -13,6 +13,7 @@ import {
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import type { EnvName } from '#runtime/env-names.ts';
 
 /** Item reads a function may make (Query also on the table's named indexes). */
 export type TableRead = 'GetItem' | 'Query';
@@ -52,7 +53,7 @@ export interface PamTableIndex {
 
 export interface PamTableProps {
   /** Environment variable a bound function reads the table name from (e.g. `ACCESS_TABLE_NAME`). */
-  readonly envVar: string;
+  readonly envVar: EnvName;
   readonly partitionKey: Attribute;
   readonly sortKey?: Attribute;
   readonly indexes?: readonly PamTableIndex[];
@@ -64,7 +65,7 @@ export interface PamTableProps {
 
 export class PamTable extends Construct {
   readonly table: Table;
-  readonly envVar: string;
+  readonly envVar: EnvName;
   readonly indexNames: readonly string[];
   readonly encryptionKey: IKey;
 

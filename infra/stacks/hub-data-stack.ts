@@ -6,6 +6,7 @@ import { AttributeType } from 'aws-cdk-lib/aws-dynamodb';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { ACCESS_TABLE, AUDIT_TABLE, IDEMPOTENCY_TABLE } from '#adapters/aws/tables.ts';
+import { ENV } from '#runtime/env-names.ts';
 import { PamKey } from '../constructs/pam-key.ts';
 import { PamTable } from '../constructs/pam-table.ts';
 
@@ -22,7 +23,7 @@ export class HubDataStack extends Stack {
     this.key = new PamKey(this, 'Encryption').key;
 
     this.accessTable = new PamTable(this, 'AccessTable', {
-      envVar: 'ACCESS_TABLE_NAME',
+      envVar: ENV.ACCESS_TABLE_NAME,
       partitionKey: { name: ACCESS_TABLE.partitionKey, type: S },
       sortKey: { name: ACCESS_TABLE.sortKey, type: S },
       indexes: [ACCESS_TABLE.byRequester, ACCESS_TABLE.byStatus].map((index) => ({
@@ -35,7 +36,7 @@ export class HubDataStack extends Stack {
     });
 
     this.auditTable = new PamTable(this, 'AuditTable', {
-      envVar: 'AUDIT_TABLE_NAME',
+      envVar: ENV.AUDIT_TABLE_NAME,
       partitionKey: { name: AUDIT_TABLE.partitionKey, type: S },
       sortKey: { name: AUDIT_TABLE.sortKey, type: AttributeType.NUMBER },
       indexes: [
@@ -50,7 +51,7 @@ export class HubDataStack extends Stack {
     });
 
     this.idempotencyTable = new PamTable(this, 'IdempotencyTable', {
-      envVar: 'IDEMPOTENCY_TABLE_NAME',
+      envVar: ENV.IDEMPOTENCY_TABLE_NAME,
       partitionKey: { name: IDEMPOTENCY_TABLE.partitionKey, type: S },
       timeToLiveAttribute: IDEMPOTENCY_TABLE.ttlAttribute,
       encryptionKey: this.key,

@@ -16,6 +16,7 @@ import { DRIFT_CHAIN } from '#app/grants/drift.ts';
 import type { SenderRole } from '#app/senders.ts';
 import { requestChainId } from '#domain/audit-types.ts';
 import type { PamConfig } from '#domain/model.ts';
+import { ENV, type EnvValues } from '#runtime/env-names.ts';
 import { COMMAND_SENDER_REFUSED_METRIC, UNPROVEN_ACCESS_METRIC } from '#runtime/metric-names.ts';
 import { FailureQueue } from '../constructs/failure-queue.ts';
 import { FifoWorkQueue } from '../constructs/fifo-work-queue.ts';
@@ -269,7 +270,7 @@ export class HubServiceStack extends Stack {
       'react-to-change': [this.reactToChange.serviceRole.roleId],
       reconcile: [this.reconcile.serviceRole.roleId],
     };
-    this.processCommand.addEnvironment('COMMAND_SENDERS', Stack.of(this).toJsonString(senders));
+    this.processCommand.addEnvironment(ENV.COMMAND_SENDERS, Stack.of(this).toJsonString(senders));
     this.provisioning = new FifoWorkQueue(this, 'Provisioning', {
       encryptionKey: key,
       visibilityTimeout: visibilityFor(PROVISION_ACCESS_TIMEOUT),
@@ -289,14 +290,14 @@ export class HubServiceStack extends Stack {
     });
     // The grant engine's wiring (shared/runtime/grant-deps.ts reads all of it at cold start). These
     // are names and addresses only; what each function may do with them is its IAM above.
-    const grantEnvironment: Record<string, string> = {
-      IDENTITY_CENTER_INSTANCE_ARN: identityCenter.instanceArn,
-      PERMISSION_SET_ARNS: permissionSetArns,
-      COMMANDS_QUEUE_URL: this.commands.queue.queueUrl,
-      PROVISIONING_QUEUE_URL: this.provisioning.queue.queueUrl,
+    const grantEnvironment: EnvValues = {
+      [ENV.IDENTITY_CENTER_INSTANCE_ARN]: identityCenter.instanceArn,
+      [ENV.PERMISSION_SET_ARNS]: permissionSetArns,
+      [ENV.COMMANDS_QUEUE_URL]: this.commands.queue.queueUrl,
+      [ENV.PROVISIONING_QUEUE_URL]: this.provisioning.queue.queueUrl,
       // Schedules target the queues by ARN.
-      COMMANDS_QUEUE_ARN: this.commands.queue.queueArn,
-      PROVISIONING_QUEUE_ARN: this.provisioning.queue.queueArn,
+      [ENV.COMMANDS_QUEUE_ARN]: this.commands.queue.queueArn,
+      [ENV.PROVISIONING_QUEUE_ARN]: this.provisioning.queue.queueArn,
       ...this.scheduler.environment(),
     };
     for (const fn of [
@@ -306,11 +307,11 @@ export class HubServiceStack extends Stack {
       this.reconcile,
       this.sweepDrift,
     ]) {
-      for (const [name, value] of Object.entries(grantEnvironment)) fn.addEnvironment(name, value);
+      for (const [name, value] of Object.entries(grantEnvironment)) if (value) fn.addEnvironment(name, value);
     }
     // handle-api only narrows access (revoke): it needs the permission sets and the provisioning queue.
-    this.handleApi.addEnvironment('PERMISSION_SET_ARNS', permissionSetArns);
-    this.handleApi.addEnvironment('PROVISIONING_QUEUE_URL', this.provisioning.queue.queueUrl);
+    this.handleApi.addEnvironment(ENV.PERMISSION_SET_ARNS, permissionSetArns);
+    this.handleApi.addEnvironment(ENV.PROVISIONING_QUEUE_URL, this.provisioning.queue.queueUrl);
 
     // A command due later than the invocation can wait goes back, visible again at its due time.
     this.commands.consumeWith(this.processCommand, { batchSize: 10, changesVisibility: true });

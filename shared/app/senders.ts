@@ -77,16 +77,16 @@ export function checkSender(
   return { accepted: false, ...(id ? { senderRoleId: id } : {}), sentAs };
 }
 
-/** Reads the `COMMAND_SENDERS` JSON the stack writes; throws (cold start fails) when it is malformed. */
-export function parseCommandSenders(json: string): CommandSenders {
+/** Reads the senders JSON the stack writes (`from` names where it came from); throws (cold start fails) when it is malformed. */
+export function parseCommandSenders(json: string, from: string): CommandSenders {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch {
-    throw new Error('COMMAND_SENDERS is not JSON');
+    throw new Error(`${from} is not JSON`);
   }
   const parsed = CommandSendersSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`COMMAND_SENDERS is invalid: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) throw new Error(`${from} is invalid: ${parsed.error.issues[0]?.message}`);
   return parsed.data as CommandSenders;
 }
 

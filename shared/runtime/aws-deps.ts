@@ -12,15 +12,12 @@ import { makeCatalog } from '#app/catalog.ts';
 import type { CoreDeps } from '#app/deps.ts';
 import type { Clock } from '#ports/index.ts';
 import { loadBundledConfig } from './bundled-config.ts';
+import type { CORE_ENV } from './env-names.ts';
 import { REJECTION_AUDIT_FAILED_METRIC, UNPROVEN_ACCESS_METRIC } from './metric-names.ts';
 import { logger, metrics, tracer } from './powertools.ts';
 
-export interface CoreEnv {
-  readonly ACCESS_TABLE_NAME: string;
-  readonly AUDIT_TABLE_NAME: string;
-  readonly IDENTITY_STORE_ID: string;
-  readonly PAM_CONFIG_FILE: string;
-}
+/** What `CORE_ENV` reads (the contract's names as keys). */
+export type CoreEnv = { readonly [K in keyof typeof CORE_ENV]: string };
 
 export function configPath(file: string): string {
   if (isAbsolute(file)) return file;

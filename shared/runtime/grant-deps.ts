@@ -17,21 +17,22 @@ import type { CoreDeps } from '#app/deps.ts';
 import type { GrantDeps, GrantMetrics } from '#app/grants/deps.ts';
 import { makeNarrowing } from '#app/grants/narrowing.ts';
 import { readEnv } from './env.ts';
+import { ENV } from './env-names.ts';
 import { metrics, tracer } from './powertools.ts';
 
 const nonEmpty = z.string().min(1);
 
 export const grantEnvShape = {
-  ACCESS_TABLE_NAME: nonEmpty,
-  IDENTITY_CENTER_INSTANCE_ARN: nonEmpty,
-  PERMISSION_SET_ARNS: nonEmpty,
-  COMMANDS_QUEUE_URL: nonEmpty,
-  PROVISIONING_QUEUE_URL: nonEmpty,
-  COMMANDS_QUEUE_ARN: nonEmpty,
-  PROVISIONING_QUEUE_ARN: nonEmpty,
-  SCHEDULER_GROUP_NAME: nonEmpty,
-  SCHEDULER_ROLE_ARN: nonEmpty,
-  SCHEDULES_DLQ_ARN: z.string().optional(),
+  [ENV.ACCESS_TABLE_NAME]: nonEmpty,
+  [ENV.IDENTITY_CENTER_INSTANCE_ARN]: nonEmpty,
+  [ENV.PERMISSION_SET_ARNS]: nonEmpty,
+  [ENV.COMMANDS_QUEUE_URL]: nonEmpty,
+  [ENV.PROVISIONING_QUEUE_URL]: nonEmpty,
+  [ENV.COMMANDS_QUEUE_ARN]: nonEmpty,
+  [ENV.PROVISIONING_QUEUE_ARN]: nonEmpty,
+  [ENV.SCHEDULER_GROUP_NAME]: nonEmpty,
+  [ENV.SCHEDULER_ROLE_ARN]: nonEmpty,
+  [ENV.SCHEDULES_DLQ_ARN]: z.string().optional(),
 };
 
 export const powertoolsMetrics: GrantMetrics = {
@@ -89,7 +90,10 @@ export function buildGrantDeps(
  * before the commit, so they need the permission sets and the provisioning queue, nothing else.
  */
 export function withNarrowing<D extends CoreDeps>(core: D, source = process.env): D {
-  const env = readEnv({ PERMISSION_SET_ARNS: nonEmpty, PROVISIONING_QUEUE_URL: nonEmpty }, source);
+  const env = readEnv(
+    { [ENV.PERMISSION_SET_ARNS]: nonEmpty, [ENV.PROVISIONING_QUEUE_URL]: nonEmpty },
+    source,
+  );
   const narrowing = makeNarrowing({
     permissionSets: permissionSetsFromJson(env.PERMISSION_SET_ARNS),
     provisioningQueue: new SqsWorkQueue({

@@ -9,6 +9,7 @@ import {
   parseCommandSenders,
   senderRoleId,
 } from '#app/senders.ts';
+import { ENV } from '#runtime/env-names.ts';
 
 const SENDERS: CommandSenders = {
   ingress: ['AROAINGRESS000000001'],
@@ -63,12 +64,12 @@ describe('senderRoleId', () => {
 
 describe('parseCommandSenders', () => {
   it('reads what the stack writes and refuses anything else', () => {
-    expect(parseCommandSenders(JSON.stringify(SENDERS))).toEqual(SENDERS);
-    expect(() => parseCommandSenders('{')).toThrow('COMMAND_SENDERS is not JSON');
-    expect(() => parseCommandSenders(JSON.stringify({ ...SENDERS, ingress: ['not-a-role'] }))).toThrow(
-      /COMMAND_SENDERS is invalid/,
-    );
-    expect(() => parseCommandSenders(JSON.stringify({ ...SENDERS, extra: [] }))).toThrow(
+    expect(parseCommandSenders(JSON.stringify(SENDERS), ENV.COMMAND_SENDERS)).toEqual(SENDERS);
+    expect(() => parseCommandSenders('{', ENV.COMMAND_SENDERS)).toThrow('COMMAND_SENDERS is not JSON');
+    expect(() =>
+      parseCommandSenders(JSON.stringify({ ...SENDERS, ingress: ['not-a-role'] }), ENV.COMMAND_SENDERS),
+    ).toThrow(/COMMAND_SENDERS is invalid/);
+    expect(() => parseCommandSenders(JSON.stringify({ ...SENDERS, extra: [] }), ENV.COMMAND_SENDERS)).toThrow(
       /COMMAND_SENDERS is invalid/,
     );
   });

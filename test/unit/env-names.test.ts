@@ -1,0 +1,44 @@
+// The environment contract is written once (shared/runtime/env-names.ts): no other source of the
+// product — functions, shared code, stacks and constructs, the local runtime, the CLI — writes a
+// variable's name as a string or an object key; they use `ENV`, so a rename is a type error.
+// (Property reads such as `env.ACCESS_TABLE_NAME` are typed by the shape they come from.)
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ENV } from '#runtime/env-names.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const PRODUCT = ['functions', 'shared', 'infra', 'local', 'cli'];
+const CONTRACT = path.join('shared', 'runtime', 'env-names.ts');
+
+function sources(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir)).flatMap((name) => {
+    const relative = path.join(dir, name);
+    if (statSync(path.join(ROOT, relative)).isDirectory()) return sources(relative);
+    return /\.(ts|mjs)$/.test(name) ? [relative] : [];
+  });
+}
+
+/** The code without its comments (block and line), so documentation may name a variable. */
+function code(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+}
+
+describe('environment variable names', () => {
+  it('are written only in the contract', () => {
+    const offenders: string[] = [];
+    for (const file of PRODUCT.flatMap(sources)) {
+      if (file === CONTRACT) continue;
+      const text = code(readFileSync(path.join(ROOT, file), 'utf8'));
+      for (const name of Object.keys(ENV)) {
+        const written = new RegExp(`(['"\`]${name}['"\`])|(^\\s*${name}\\s*:)`, 'm');
+        if (written.test(text)) offenders.push(`${file}: ${name}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('name themselves (the key is the variable)', () => {
+    for (const [key, value] of Object.entries(ENV)) expect(value).toBe(key);
+  });
+});
