@@ -10,14 +10,18 @@ import type { Key } from 'aws-cdk-lib/aws-kms';
 import { EventSourceMapping, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { RATE_COUNTER_KEY_PREFIX } from '#adapters/aws/dynamo-rate-counter.ts';
-import { ACCESS_TABLE, requestKey } from '#adapters/aws/tables.ts';
+import { ACCESS_KEY_PREFIX, ACCESS_TABLE, requestKey } from '#adapters/aws/tables.ts';
 import { GRANT_METRICS } from '#app/grants/deps.ts';
 import { DRIFT_CHAIN } from '#app/grants/drift.ts';
 import type { SenderRole } from '#app/senders.ts';
 import { requestChainId } from '#domain/audit-types.ts';
 import type { PamConfig } from '#domain/model.ts';
 import { ENV, type EnvValues } from '#runtime/env-names.ts';
-import { COMMAND_SENDER_REFUSED_METRIC, UNPROVEN_ACCESS_METRIC } from '#runtime/metric-names.ts';
+import {
+  COMMAND_SENDER_REFUSED_METRIC,
+  RECONCILE_WORK_LEFT_METRIC,
+  UNPROVEN_ACCESS_METRIC,
+} from '#runtime/metric-names.ts';
 import { FailureQueue } from '../constructs/failure-queue.ts';
 import { FifoWorkQueue } from '../constructs/fifo-work-queue.ts';
 import { GrantScheduler } from '../constructs/grant-scheduler.ts';
@@ -60,9 +64,9 @@ const PROVISIONING_MAX_CONCURRENCY = 2;
  */
 const KEYS = {
   requests: `${requestKey('').pk}*`,
-  leases: 'TUPLE#*',
-  denies: 'DENY#*',
-  sightings: 'SEEN#*',
+  leases: `${ACCESS_KEY_PREFIX.tuple}*`,
+  denies: `${ACCESS_KEY_PREFIX.deny}*`,
+  sightings: `${ACCESS_KEY_PREFIX.sighting}*`,
   requestChains: `${requestChainId('')}*`,
   systemChain: 'system',
   driftChain: DRIFT_CHAIN,
@@ -395,9 +399,9 @@ export class HubServiceStack extends Stack {
         'A request record or a queue message claimed access its audit chain does not prove (a direct table write or a forged message?). It was refused; see the system audit chain (system.rejected).',
       );
     // A reconciler pass that ran out of time three times in a row: backstops are falling behind.
-    this.alarms.watchReconcileWorkLeft('ReconcileWorkLeft', 'reconcile');
+    this.alarms.watchReconcileWorkLeft(RECONCILE_WORK_LEFT_METRIC, 'reconcile');
     this.alarms.watchMetric(
-      'CommandSenderRefused',
+      COMMAND_SENDER_REFUSED_METRIC,
       COMMAND_SENDER_REFUSED_METRIC,
       'process-command',
       'A command arrived from a role that may not send it (a compromised function forging a decision or a revocation?). It was refused, not retried; see the system audit chain (system.rejected, check "sender").',
@@ -410,13 +414,13 @@ export class HubServiceStack extends Stack {
       "A permission set's inline policy uses 80 % or more of the 10,240 characters IAM allows a role: further revocations will fall back to a permission-set-wide deny that makes everyone sign in again.",
     );
     this.alarms.watchMetric(
-      'DenyFallback',
+      GRANT_METRICS.denyFallback,
       GRANT_METRICS.denyFallback,
       'provision-access',
       "Revocation denies no longer fit a permission set's role policy: every session of that permission set issued before the cut-off is denied (everyone signs in again). See the system audit chain (deny.fallback).",
     );
     this.alarms.watchMetric(
-      'DriftDetected',
+      GRANT_METRICS.driftDetected,
       GRANT_METRICS.driftDetected,
       'sweep-drift',
       'An assignment on a cloud-pam permission set exists that no grant holds (made outside cloud-pam).',
@@ -471,7 +475,9 @@ export class HubServiceStack extends Stack {
       onFailure: this.streamFailures.asOnFailureDestination(),
       filters: [
         FilterCriteria.filter({
-          dynamodb: { Keys: { [ACCESS_TABLE.partitionKey]: { S: FilterRule.beginsWith('REQ#') } } },
+          dynamodb: {
+            Keys: { [ACCESS_TABLE.partitionKey]: { S: FilterRule.beginsWith(ACCESS_KEY_PREFIX.request) } },
+          },
         }),
       ],
     });

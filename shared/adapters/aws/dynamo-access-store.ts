@@ -16,7 +16,7 @@ import {
   documentClient,
   type TransactItem,
 } from './audit-chain-writes.ts';
-import { ACCESS_TABLE, requestKey } from './tables.ts';
+import { ACCESS_KEY_PREFIX, ACCESS_TABLE, requestKey } from './tables.ts';
 
 export interface DynamoAccessStoreOptions {
   readonly client: DynamoDBClient;
@@ -224,7 +224,8 @@ function decodeToken(token: string, index: RequestIndex, partitionValue: string)
     throw invalid();
   }
   const pk = key[ACCESS_TABLE.partitionKey] as string;
-  if (!pk.startsWith('REQ#') || key[ACCESS_TABLE.sortKey] !== requestKey('').sk) throw invalid();
+  if (!pk.startsWith(ACCESS_KEY_PREFIX.request) || key[ACCESS_TABLE.sortKey] !== requestKey('').sk)
+    throw invalid();
   if (key[index.partitionKey] !== partitionValue) throw invalid();
   return key as Record<string, string>;
 }

@@ -11,13 +11,13 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import type { DenyLedger, DenyRecord } from '#ports/grants.ts';
 import { documentClient } from './audit-chain-writes.ts';
 import { queryStatusPartition } from './status-partition.ts';
-import { ACCESS_TABLE } from './tables.ts';
+import { ACCESS_KEY_PREFIX, ACCESS_TABLE } from './tables.ts';
 
 export const DENY_STATUS = '#DENY';
 
 function keyOf(permissionSetArn: string, userId: string) {
   return {
-    [ACCESS_TABLE.partitionKey]: `DENY#${permissionSetArn}#${userId}`,
+    [ACCESS_TABLE.partitionKey]: `${ACCESS_KEY_PREFIX.deny}${permissionSetArn}#${userId}`,
     [ACCESS_TABLE.sortKey]: 'DENY',
   };
 }

@@ -12,12 +12,15 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } fr
 import type { AssignmentTuple, DriftSeenEntry, DriftSeenStore } from '#ports/grants.ts';
 import { documentClient } from './audit-chain-writes.ts';
 import { queryStatusPartition } from './status-partition.ts';
-import { ACCESS_TABLE } from './tables.ts';
+import { ACCESS_KEY_PREFIX, ACCESS_TABLE } from './tables.ts';
 
 export const SEEN_STATUS = '#SEEN';
 
 function keyOf(key: string) {
-  return { [ACCESS_TABLE.partitionKey]: `SEEN#${key}`, [ACCESS_TABLE.sortKey]: 'SEEN' };
+  return {
+    [ACCESS_TABLE.partitionKey]: `${ACCESS_KEY_PREFIX.sighting}${key}`,
+    [ACCESS_TABLE.sortKey]: 'SEEN',
+  };
 }
 
 function scopePrefix(accountId: string, permissionSetArn: string): string {

@@ -9,12 +9,15 @@ import { ConcurrentModificationError } from '#domain/errors.ts';
 import { type AssignmentTuple, type TupleLease, type TupleStore, tupleKey } from '#ports/grants.ts';
 import { documentClient } from './audit-chain-writes.ts';
 import { queryStatusPartition } from './status-partition.ts';
-import { ACCESS_TABLE } from './tables.ts';
+import { ACCESS_KEY_PREFIX, ACCESS_TABLE } from './tables.ts';
 
 export const LEASE_STATUS = '#TUPLE';
 
 function keyOf(tuple: AssignmentTuple) {
-  return { [ACCESS_TABLE.partitionKey]: `TUPLE#${tupleKey(tuple)}`, [ACCESS_TABLE.sortKey]: 'TUPLE' };
+  return {
+    [ACCESS_TABLE.partitionKey]: `${ACCESS_KEY_PREFIX.tuple}${tupleKey(tuple)}`,
+    [ACCESS_TABLE.sortKey]: 'TUPLE',
+  };
 }
 
 function leaseOf(item: Record<string, unknown>): TupleLease {

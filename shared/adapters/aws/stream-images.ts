@@ -4,9 +4,10 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod';
 import { type AccessRequest, REQUEST_STATUSES } from '#domain/model.ts';
+import { ACCESS_KEY_PREFIX } from './tables.ts';
 
 const RequestImage = z.looseObject({
-  pk: z.string().startsWith('REQ#'),
+  pk: z.string().startsWith(ACCESS_KEY_PREFIX.request),
   id: z.string().min(1),
   status: z.enum(REQUEST_STATUSES),
   requesterId: z.string().min(1),
@@ -28,7 +29,7 @@ const RequestImage = z.looseObject({
 export function requestFromImage(image: Record<string, unknown> | undefined): AccessRequest | undefined {
   if (!image) return undefined;
   const item = unmarshall(image as Record<string, AttributeValue>);
-  if (typeof item.pk !== 'string' || !item.pk.startsWith('REQ#')) return undefined;
+  if (typeof item.pk !== 'string' || !item.pk.startsWith(ACCESS_KEY_PREFIX.request)) return undefined;
   const parsed = RequestImage.safeParse(item);
   if (!parsed.success)
     throw new Error(`stream image of ${item.pk}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);

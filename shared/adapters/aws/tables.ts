@@ -18,8 +18,20 @@ export const ACCESS_TABLE = {
   streamViewType: 'NEW_AND_OLD_IMAGES',
 } as const;
 
+/**
+ * The access table's partition key prefixes, one per kind of item (requests, tuple leases, session
+ * denies, drift first sightings). Adapters build keys from them; the stack scopes each function's
+ * writes with them (`dynamodb:LeadingKeys`) and filters the stream to requests.
+ */
+export const ACCESS_KEY_PREFIX = {
+  request: 'REQ#',
+  tuple: 'TUPLE#',
+  deny: 'DENY#',
+  sighting: 'SEEN#',
+} as const;
+
 export function requestKey(requestId: string): { pk: string; sk: string } {
-  return { pk: `REQ#${requestId}`, sk: 'REQ' };
+  return { pk: `${ACCESS_KEY_PREFIX.request}${requestId}`, sk: 'REQ' };
 }
 
 /**
