@@ -3,7 +3,7 @@
 // Gateway produces for PamRequester sessions.
 //
 // Moto deviation: Identity Store users have no ExternalIds, so same-person approval is covered by
-// test/unit/use-cases.test.ts and test/unit/policy.test.ts against recorded-shape fixtures.
+// test/unit/requests.test.ts and test/unit/policy.test.ts against recorded-shape fixtures.
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
