@@ -1,8 +1,9 @@
 // An SQS FIFO work queue with its FIFO dead-letter queue: content-based deduplication, the hub CMK,
-// TLS only. Only the listed sender roles may send (resource policy); they get SendMessage and the
-// key only through SQS. Its one consumer is fed by an event source mapping that holds exactly what
+// TLS only. Only the roles named with `allowSender` may send (resource policy; the list is read at
+// synth, so capabilities built in any order can add theirs); they get SendMessage and the key only
+// through SQS. Its one consumer is fed by an event source mapping that holds exactly what
 // Lambda's poller needs.
-import { Duration, Names, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, Names, Stack } from 'aws-cdk-lib';
 import { AnyPrincipal, Effect, type IGrantable, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
@@ -16,12 +17,6 @@ export interface FifoWorkQueueProps {
   readonly visibilityTimeout: Duration;
   /** Receives before a message moves to the DLQ. */
   readonly maxReceiveCount?: number;
-  /**
-   * The only roles that may send. Everyone else is denied by the queue's resource policy, whatever
-   * their identity policies say: a command names the acting user, so a forged one is a decision.
-   * Empty means nobody may send yet.
-   */
-  readonly senders: readonly IRole[];
 }
 
 export interface ConsumeOptions {
@@ -38,6 +33,7 @@ export class FifoWorkQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   private readonly encryptionKey: IKey;
+  private readonly senders: IRole[] = [];
 
   constructor(scope: Construct, id: string, props: FifoWorkQueueProps) {
     super(scope, id);
@@ -60,7 +56,8 @@ export class FifoWorkQueue extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
-    const senderArns = props.senders.map((role) => role.roleArn);
+    // Everyone but the senders is denied, whatever their identity policies say: a command names the
+    // acting user, so a forged one is a decision.
     this.queue.addToResourcePolicy(
       new PolicyStatement({
         sid: 'OnlyCloudPamSenders',
@@ -68,12 +65,24 @@ export class FifoWorkQueue extends Construct {
         principals: [new AnyPrincipal()],
         actions: ['sqs:SendMessage'],
         resources: [this.queue.queueArn],
-        ...(senderArns.length > 0
-          ? { conditions: { ArnNotEquals: { 'aws:PrincipalArn': senderArns } } }
-          : {}),
+        conditions: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': Lazy.list({ produce: () => this.senders.map((role) => role.roleArn) }),
+          },
+        },
       }),
     );
-    for (const role of props.senders) this.grantSend(role);
+    // A queue nobody may send to is a wiring mistake, not a safe default: fail the synth.
+    this.node.addValidation({
+      validate: () => (this.senders.length > 0 ? [] : [`${this.node.path}: no role may send to this queue`]),
+    });
+  }
+
+  /** Lets `role` send (resource policy and its identity policy). */
+  allowSender(role: IRole): void {
+    if (this.senders.includes(role)) return;
+    this.senders.push(role);
+    this.grantSend(role);
   }
 
   /** SendMessage on the queue, and the CMK only as SQS uses it for the sender. */
@@ -127,8 +136,7 @@ export class FifoWorkQueue extends Construct {
     return mapping;
   }
 
-  /** For grantees that are not PamFunctions (e.g. a scheduler role later). */
-  grantSend(grantee: IGrantable): void {
+  private grantSend(grantee: IGrantable): void {
     for (const statement of this.sendStatements()) grantee.grantPrincipal.addToPrincipalPolicy(statement);
   }
 }

@@ -17,7 +17,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { RECONCILE_WORK_LEFT_METRIC, REJECTION_AUDIT_FAILED_METRIC } from '#runtime/metric-names.ts';
+import { GRANT_METRICS } from '#app/grants/deps.ts';
+import {
+  RECONCILE_WORK_LEFT_METRIC,
+  REJECTION_AUDIT_FAILED_METRIC,
+  UNPROVEN_ACCESS_METRIC,
+} from '#runtime/metric-names.ts';
 import { METRICS_NAMESPACE } from './pam-function.ts';
 
 export interface PamAlarmsProps {
@@ -103,6 +108,26 @@ export class PamAlarms extends Construct {
         statistic: 'Sum',
       }),
       description,
+    );
+  }
+
+  /** A revocation `serviceName` carried out failed: access may outlive the decision that ended it. */
+  watchRevocationFailures(id: string, serviceName: string): Alarm {
+    return this.watchMetric(
+      id,
+      GRANT_METRICS.revocationFailed,
+      serviceName,
+      'A revocation failed: access may outlive the decision that ended it. Check the function logs and the provisioning DLQ.',
+    );
+  }
+
+  /** `serviceName` refused a record or message that claimed access its audit chain does not prove. */
+  watchUnprovenAccess(id: string, serviceName: string): Alarm {
+    return this.watchMetric(
+      id,
+      UNPROVEN_ACCESS_METRIC,
+      serviceName,
+      'A request record or a queue message claimed access its audit chain does not prove (a direct table write or a forged message?). It was refused; see the system audit chain (system.rejected).',
     );
   }
 

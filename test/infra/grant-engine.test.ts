@@ -11,7 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '#config/load.ts';
 import type { Entitlement, PamConfig } from '#domain/model.ts';
 import { defineHub, type HubStacks } from '../../infra/app.ts';
-import { foreignAssignmentPattern } from '../../infra/stacks/hub-service-stack.ts';
+import { foreignAssignmentPattern } from '../../infra/constructs/grant-engine.ts';
+import { idWithinCapability, refersToRole } from './logical-ids.ts';
 
 type Json = Record<string, unknown>;
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Json };
@@ -42,9 +43,9 @@ function synth(config: PamConfig): HubStacks & { template: Template } {
   return { ...stacks, template: Template.fromStack(stacks.service) };
 }
 
-/** Logical ids of the resources of `type` whose id starts with `prefix`. */
+/** Logical ids of the resources of `type` whose id (within its capability) starts with `prefix`. */
 function idsOf(template: Template, type: string, prefix: string): string[] {
-  return Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  return Object.keys(template.findResources(type)).filter((id) => idWithinCapability(id).startsWith(prefix));
 }
 
 function onlyIdOf(template: Template, type: string, prefix: string): string {
@@ -56,7 +57,7 @@ function onlyIdOf(template: Template, type: string, prefix: string): string {
 /** Every statement of every AWS::IAM::Policy attached to the role whose logical id starts with `rolePrefix`. */
 function statementsOfRole(template: Template, rolePrefix: string): Statement[] {
   return (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
-    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${rolePrefix}`))
+    .filter((policy) => refersToRole(policy.Properties.Roles, rolePrefix))
     .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
@@ -148,7 +149,7 @@ describe('Identity Center permissions', () => {
 
   it('scopes provision-access assignments to the instance, the managed permission sets and the configured accounts', () => {
     const setArns = Object.keys(service.findResources('AWS::SSO::PermissionSet'))
-      .filter((id) => id.startsWith('ManagedPermissionSets'))
+      .filter((id) => idWithinCapability(id).startsWith('ManagedPermissionSets'))
       .map((id) => `<${id}.PermissionSetArn>`);
     const expected = [
       config.identityCenter.instanceArn,
@@ -357,8 +358,8 @@ describe('work queues', () => {
     // A new logical id would make CloudFormation create a second mapping for the same queue and
     // function before deleting the old one, which Lambda refuses.
     for (const [fn, queue] of [
-      ['ProcessCommand', 'Commands'],
-      ['ProvisionAccess', 'Provisioning'],
+      ['ProcessCommand', 'RequestsCommands'],
+      ['ProvisionAccess', 'GrantsProvisioning'],
     ]) {
       const id = onlyIdOf(
         service,

@@ -11,6 +11,7 @@ import { loadConfigFile } from '#config/load.ts';
 import type { PamConfig } from '#domain/model.ts';
 import { defineHub } from '../../infra/app.ts';
 import { participatingGroups } from '../../infra/constructs/requester-access.ts';
+import { idWithinCapability, refersToRole } from './logical-ids.ts';
 
 type Json = Record<string, unknown>;
 type Statement = {
@@ -57,9 +58,7 @@ function flatten(value: unknown): unknown {
 function statementsOfRole(template: Template, rolePrefix: string): Statement[] {
   const policies = template.findResources('AWS::IAM::Policy');
   return Object.values(policies)
-    .filter((policy) =>
-      JSON.stringify((policy as { Properties: Json }).Properties.Roles).includes(`"${rolePrefix}`),
-    )
+    .filter((policy) => refersToRole((policy as { Properties: Json }).Properties.Roles, rolePrefix))
     .flatMap(
       (policy) =>
         (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
@@ -185,7 +184,7 @@ describe('hub service stack: commands queue', () => {
       service.findResources('AWS::SQS::Queue', {
         Properties: { FifoQueue: true, RedrivePolicy: Match.absent() },
       }),
-    ).filter((id) => id.startsWith('CommandsDeadLetterQueue'));
+    ).filter((id) => idWithinCapability(id).startsWith('CommandsDeadLetterQueue'));
     expect(dlq).toBeDefined();
     service.hasResourceProperties('AWS::SQS::Queue', {
       FifoQueue: true,
@@ -223,7 +222,7 @@ describe('hub service stack: commands queue', () => {
     service.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      FunctionName: { Ref: Match.stringLikeRegexp('^ProcessCommand') },
+      FunctionName: { Ref: Match.stringLikeRegexp('^RequestsProcessCommand') },
     });
   });
 });
