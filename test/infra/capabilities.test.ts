@@ -89,9 +89,9 @@ describe('capability wiring checked at synth', () => {
           (r.Properties.PolicyDocument as { Statement: { Sid?: string; Condition?: unknown }[] }).Statement,
       )
       .find((statement) => statement.Sid === 'OnlyCloudPamSenders');
-    const arns = (onlySenders?.Condition as { ArnNotEquals: { 'aws:PrincipalArn': unknown[] } }).ArnNotEquals[
-      'aws:PrincipalArn'
-    ];
+    expect(onlySenders).toBeDefined();
+    const condition = onlySenders?.Condition as { ArnNotEquals: { 'aws:PrincipalArn': unknown[] } };
+    const arns = condition.ArnNotEquals['aws:PrincipalArn'];
     // The four queue senders; handle-api decides inline and sends nothing.
     expect(arns).toHaveLength(4);
   });

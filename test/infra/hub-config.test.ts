@@ -11,6 +11,7 @@ import { loadConfigFile, missingGroupIds } from '#config/load.ts';
 import type { PamConfig } from '#domain/model.ts';
 import { defineHub } from '../../infra/app.ts';
 import { participatingGroups } from '../../infra/constructs/requester-access.ts';
+import { functionFolders } from '../support/function-folders.ts';
 
 const run = promisify(execFile);
 
@@ -99,14 +100,7 @@ describe('hub config', () => {
     });
 
     it('carries the validated config as pam-config.json next to each handler', () => {
-      expect(bundles.map((b) => b.name).sort()).toEqual([
-        'handle-api',
-        'process-command',
-        'provision-access',
-        'react-to-change',
-        'reconcile',
-        'sweep-drift',
-      ]);
+      expect(bundles.map((b) => b.name).sort()).toEqual(functionFolders());
       for (const bundle of bundles) {
         expect(existsSync(path.join(bundle.dir, 'index.mjs'))).toBe(true);
         expect(existsSync(path.join(bundle.dir, 'index.mjs.map'))).toBe(true);

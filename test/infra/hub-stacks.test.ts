@@ -11,6 +11,7 @@ import { loadConfigFile } from '#config/load.ts';
 import type { PamConfig } from '#domain/model.ts';
 import { defineHub } from '../../infra/app.ts';
 import { participatingGroups } from '../../infra/constructs/requester-access.ts';
+import { functionFolders } from '../support/function-folders.ts';
 import { idWithinCapability, refersToRole } from './logical-ids.ts';
 
 type Json = Record<string, unknown>;
@@ -228,45 +229,50 @@ describe('hub service stack: commands queue', () => {
 });
 
 describe('hub service stack: functions', () => {
-  it.each([
-    'handle-api',
-    'process-command',
-    'provision-access',
-    'react-to-change',
-    'reconcile',
-    'sweep-drift',
-  ])('runs %s on nodejs24.x, arm64, traced, with a retained encrypted log group', (name) => {
-    const functions = service.findResources('AWS::Lambda::Function', {
-      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
-    });
-    expect(Object.keys(functions)).toHaveLength(1);
-    const fn = Object.values(functions)[0] as { Properties: Json };
-    expect(fn.Properties).toMatchObject({
-      Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
-      TracingConfig: { Mode: 'Active' },
-      Handler: 'index.handler',
-      Environment: {
-        Variables: {
-          NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_METRICS_NAMESPACE: 'CloudPam',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          PAM_CONFIG_FILE: 'pam-config.json',
-          IDENTITY_STORE_ID: config.identityCenter.identityStoreId,
-          ACCESS_TABLE_NAME: expect.anything(),
-          AUDIT_TABLE_NAME: expect.anything(),
-        },
-      },
-    });
-    const logGroupId = ((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref;
-    const logGroup = service.findResources('AWS::Logs::LogGroup')[logGroupId] as {
-      Properties: Json;
-      DeletionPolicy: string;
-    };
-    expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
-    expect(logGroup.Properties.KmsKeyId).toBeDefined();
-    expect(logGroup.DeletionPolicy).toBe('Retain');
+  it('deploys one function per folder under functions/', () => {
+    const services = Object.values(service.findResources('AWS::Lambda::Function')).map(
+      (fn) =>
+        ((fn as { Properties: Json }).Properties.Environment as { Variables: Json }).Variables
+          .POWERTOOLS_SERVICE_NAME,
+    );
+    expect(services.sort()).toEqual(functionFolders());
   });
+
+  it.each(functionFolders())(
+    'runs %s on nodejs24.x, arm64, traced, with a retained encrypted log group',
+    (name) => {
+      const functions = service.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: name } } },
+      });
+      expect(Object.keys(functions)).toHaveLength(1);
+      const fn = Object.values(functions)[0] as { Properties: Json };
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        Environment: {
+          Variables: {
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_METRICS_NAMESPACE: 'CloudPam',
+            POWERTOOLS_LOG_LEVEL: 'INFO',
+            PAM_CONFIG_FILE: 'pam-config.json',
+            IDENTITY_STORE_ID: config.identityCenter.identityStoreId,
+            ACCESS_TABLE_NAME: expect.anything(),
+            AUDIT_TABLE_NAME: expect.anything(),
+          },
+        },
+      });
+      const logGroupId = ((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref;
+      const logGroup = service.findResources('AWS::Logs::LogGroup')[logGroupId] as {
+        Properties: Json;
+        DeletionPolicy: string;
+      };
+      expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
+      expect(logGroup.Properties.KmsKeyId).toBeDefined();
+      expect(logGroup.DeletionPolicy).toBe('Retain');
+    },
+  );
 
   it('gives each function only the environment it needs', () => {
     service.hasResourceProperties('AWS::Lambda::Function', {

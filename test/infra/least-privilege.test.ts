@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '#config/load.ts';
 import type { Entitlement, PamConfig } from '#domain/model.ts';
 import { defineHub, pamFunctionRefs } from '../../infra/app.ts';
+import { functionFolders } from '../support/function-folders.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DependsOn?: string[] };
@@ -30,15 +31,9 @@ const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
 
-const FUNCTIONS = [
-  'handle-api',
-  'process-command',
-  'provision-access',
-  'react-to-change',
-  'reconcile',
-  'sweep-drift',
-] as const;
-type FunctionName = (typeof FUNCTIONS)[number];
+/** Every deployed function (a folder under `functions/`): each is compared, none can be left out. */
+const FUNCTIONS = functionFolders();
+type FunctionName = string;
 
 // --- From the bundle: SDK commands → IAM actions ----------------------------------------------
 
@@ -184,7 +179,7 @@ const except = (all: readonly string[], ...kept: string[]) => all.filter((action
  * by shared/runtime/grant-deps.ts, and a class keeps all its methods) that none of its code paths
  * sends. Each reason names where that is decided.
  */
-const NOT_SENT_BY: Record<FunctionName, { actions: readonly string[]; why: string }[]> = {
+const NOT_SENT_BY: Readonly<Record<FunctionName, readonly { actions: readonly string[]; why: string }[]>> = {
   'handle-api': [],
   'process-command': [
     {
@@ -519,7 +514,7 @@ interface Verdict {
 function compare(world: Synthesized, name: FunctionName, bundle: Map<string, string[]>): Verdict {
   const fnId = world.functions.get(name);
   if (!fnId) throw new Error(`no function ${name} in the service stack`);
-  const notSent = new Set(NOT_SENT_BY[name].flatMap((entry) => entry.actions));
+  const notSent = new Set((NOT_SENT_BY[name] ?? []).flatMap((entry) => entry.actions));
   const sdk = new Set([...bundle.keys()].filter((a) => !(a in NEVER_SENT) && !notSent.has(a)));
   const needed = new Set(sdk);
   for (const reason of impliedFor(world, fnId, sdk)) for (const a of IMPLIED[reason].actions) needed.add(a);
@@ -589,9 +584,10 @@ describe('the tables behind the comparison', () => {
   it('exempts only commands the bundles really contain', () => {
     const all = new Set(FUNCTIONS.flatMap((name) => [...(bundles.get(name)?.keys() ?? [])]));
     expect(Object.keys(NEVER_SENT).filter((a) => !all.has(a))).toEqual([]);
+    expect(Object.keys(NOT_SENT_BY).filter((name) => !FUNCTIONS.includes(name))).toEqual([]);
     for (const name of FUNCTIONS) {
       const bundle = bundles.get(name) as Map<string, string[]>;
-      const stale = NOT_SENT_BY[name].flatMap((entry) => entry.actions).filter((a) => !bundle.has(a));
+      const stale = (NOT_SENT_BY[name] ?? []).flatMap((entry) => entry.actions).filter((a) => !bundle.has(a));
       expect(stale, `${name}: exempted but not in its bundle`).toEqual([]);
     }
   });
