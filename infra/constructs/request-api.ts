@@ -48,6 +48,15 @@ export class RequestApi extends Construct implements CommandIntake {
     const { config, tables, alarms } = props;
     const { identityCenter } = config;
     const defaults = functionDefaults(props);
+    // Both decide on requests: each decision is appended to its request's chain, each refusal to the
+    // `system` chain, after reading the chain's head.
+    const decisionAudit = {
+      table: tables.audit,
+      access: {
+        read: ['GetItem', 'Query'],
+        write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requestChains, KEYS.systemChain] }],
+      },
+    } as const;
 
     this.handleApi = new PamFunction(this, 'HandleApi', {
       ...defaults,
@@ -64,13 +73,7 @@ export class RequestApi extends Construct implements CommandIntake {
           write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requests] }],
         },
       })
-      .bindTable({
-        table: tables.audit,
-        access: {
-          read: ['GetItem', 'Query'],
-          write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requestChains, KEYS.systemChain] }],
-        },
-      })
+      .bindTable(decisionAudit)
       // Per-caller rate counters (shared/app/rate-limit.ts): one UpdateItem per call, `RATE#` keys only.
       .bindTable({
         table: tables.idempotency,
@@ -91,13 +94,7 @@ export class RequestApi extends Construct implements CommandIntake {
         table: tables.access,
         access: { read: ['GetItem'], write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requests] }] },
       })
-      .bindTable({
-        table: tables.audit,
-        access: {
-          read: ['GetItem', 'Query'],
-          write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requestChains, KEYS.systemChain] }],
-        },
-      })
+      .bindTable(decisionAudit)
       // What Powertools Idempotency does with its own records (keyed by a hash of the delivery key).
       .bindTable({
         table: tables.idempotency,
