@@ -27,6 +27,7 @@ import { verifyChain } from '#domain/audit.ts';
 import { type AuditEvent, type ChainHead, requestChainId } from '#domain/audit-types.ts';
 import { proveFromChain, unprovenClaims } from '#domain/grant-proof.ts';
 import { type AccessRequest, REQUEST_STATUSES } from '#domain/model.ts';
+import { formatIssue } from '#domain/text.ts';
 
 export interface BrokenChain {
   readonly chainId: string;
@@ -122,14 +123,6 @@ const RequestRecordSchema = z.looseObject({
   grant: z.looseObject({ expiresAt: z.iso.datetime({ offset: true }) }).optional(),
 });
 
-function issuePath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (text, part) =>
-      typeof part === 'number' ? `${text}[${part}]` : `${text}${text ? '.' : ''}${String(part)}`,
-    '',
-  );
-}
-
 function isRequestItem(item: Item): boolean {
   const pk = item[ACCESS_TABLE.partitionKey];
   return (
@@ -145,9 +138,7 @@ function requestIdOf(item: Item): string {
 function requestProblems(requestId: string, item: Item, chain: ChainItems | undefined): string[] {
   const parsed = RequestRecordSchema.safeParse(item);
   if (!parsed.success) {
-    return parsed.error.issues.map(
-      (issue) => `malformed record: ${issuePath(issue.path) || '(root)'}: ${issue.message}`,
-    );
+    return parsed.error.issues.map((issue) => `malformed record: ${formatIssue(issue, '')}`);
   }
   if (parsed.data.id !== requestId) {
     return [`its id field (${parsed.data.id}) is not the id of its key (${requestId})`];

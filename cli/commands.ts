@@ -6,6 +6,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
 import { validateConfigFile } from '#config/validate-cli.ts';
+import { optional } from '#domain/optional.ts';
 import { textProblem } from '#domain/text.ts';
 import { needsAccessTable, TableReadError, verifyAuditTables } from './audit-verify.ts';
 import {
@@ -147,7 +148,7 @@ async function allPages(api: ApiClient, path: string, limit: number | undefined)
   do {
     const wanted = limit === undefined ? undefined : Math.min(limit - items.length, PAGE_SIZE_MAX);
     const answer = await api.call('GET', path, {
-      query: { ...(wanted === undefined ? {} : { limit: wanted }), ...(nextToken ? { nextToken } : {}) },
+      query: { ...optional('limit', wanted), ...(nextToken ? { nextToken } : {}) },
     });
     const page = parseAnswer(pageSchema(z.unknown()), answer, 'a page of results');
     items.push(...page.items);
@@ -197,7 +198,7 @@ const decisionCommand = (
     const comment = textFlag(context.values, 'comment', 1000);
     const { api } = await connect(context);
     const answer = await api.call('POST', `/v1/requests/${id}/${action}`, {
-      body: comment === undefined ? {} : { comment },
+      body: optional('comment', comment),
     });
     const code = printRequest(context, answer);
     if (action === 'revoke' && !context.flags.json) {
@@ -272,10 +273,10 @@ export const COMMANDS: readonly Command[] = [
         body: {
           entitlementId,
           ...targets,
-          ...(duration === undefined ? {} : { duration }),
-          ...(reason === undefined ? {} : { reason }),
-          ...(ticket === undefined ? {} : { ticket }),
-          ...(startAt === undefined ? {} : { startAt }),
+          ...optional('duration', duration),
+          ...optional('reason', reason),
+          ...optional('ticket', ticket),
+          ...optional('startAt', startAt),
         },
       });
       return printRequest(context, answer);
@@ -308,8 +309,8 @@ export const COMMANDS: readonly Command[] = [
           entitlementId,
           accountId,
           reason,
-          ...(duration === undefined ? {} : { duration }),
-          ...(ticket === undefined ? {} : { ticket }),
+          ...optional('duration', duration),
+          ...optional('ticket', ticket),
         },
       });
       return printRequest(context, answer);
@@ -366,7 +367,7 @@ export const COMMANDS: readonly Command[] = [
       const reason = textFlag(context.values, 'reason', 1000);
       const { api } = await connect(context);
       const answer = await api.call('POST', `/v1/requests/${id}/extend`, {
-        body: { duration, ...(reason === undefined ? {} : { reason }) },
+        body: { duration, ...optional('reason', reason) },
       });
       return printRequest(context, answer);
     },

@@ -2,6 +2,7 @@
 // with lenient zod schemas first (only the fields shown), so a surprising answer is a clear error
 // rather than `undefined` on screen; `--json` bypasses all of this and prints the API's document.
 import { z } from 'zod';
+import { fieldPath } from '#domain/text.ts';
 import { CliError, oneLine } from './errors.ts';
 
 const text = z.string();
@@ -78,7 +79,7 @@ export function parseAnswer<T extends z.ZodType>(schema: T, value: unknown, what
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    const where = issue?.path.length ? ` at ${fieldPath('', issue.path)}` : '';
     throw new CliError(`the API answered with something that is not ${what}${where}`);
   }
   return parsed.data;

@@ -3,6 +3,7 @@
 // can drive it with a fake transport or a real server. It maps every answer to the CLI's exit codes:
 // a cloud-pam refusal (4xx with `{error:{code,message}}`) is exit 1; API Gateway's own answers (its
 // 403 `{"message":…}`), 5xx, unreadable bodies and network failures are exit 2.
+import { optional } from '#domain/optional.ts';
 import { CliError, oneLine, RefusedError } from './errors.ts';
 
 export interface FetchInit {
@@ -106,7 +107,7 @@ export class ApiClient {
       url,
       query,
       headers,
-      ...(body === undefined ? {} : { body }),
+      ...optional('body', body),
     });
     // The transport sets Host from the URL; passing it again is refused by some fetch implementations.
     const { host: _host, ...sent } = { ...headers, ...extra };
@@ -117,7 +118,7 @@ export class ApiClient {
       response = await this.options.fetch(url.href, {
         method,
         headers: sent,
-        ...(body === undefined ? {} : { body }),
+        ...optional('body', body),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
       });
       text = await response.text();

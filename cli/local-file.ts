@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { formatIssues } from '#domain/text.ts';
 import { CliError } from './errors.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
@@ -39,14 +40,6 @@ export function findLocalFile(cwd: string, env: Readonly<Record<string, string |
   }
 }
 
-function issuePath(pathParts: readonly PropertyKey[]): string {
-  return pathParts.reduce<string>(
-    (text, part) =>
-      typeof part === 'number' ? `${text}[${part}]` : `${text}${text ? '.' : ''}${String(part)}`,
-    '',
-  );
-}
-
 /** Reads and validates the file; a missing, unreadable or malformed file is one line, exit 2. */
 export function readLocalFile(file: string): LocalFile {
   let text: string;
@@ -67,10 +60,7 @@ export function readLocalFile(file: string): LocalFile {
   }
   const parsed = LocalFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issuePath(issue.path) || '(root)'}: ${issue.message}`,
-    );
-    throw new CliError(`${file} is malformed: ${problems.join('; ')}`);
+    throw new CliError(`${file} is malformed: ${formatIssues(parsed.error.issues, '')}`);
   }
   return parsed.data;
 }

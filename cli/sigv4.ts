@@ -4,6 +4,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { optional } from '#domain/optional.ts';
 import type { Authorizer } from './http-client.ts';
 
 /** The region of an API Gateway host (`abc.execute-api.eu-west-1.amazonaws.com`), if it is one. */
@@ -34,7 +35,7 @@ export function sigV4Authorizer(options: SigV4Options): Authorizer {
       path: url.pathname,
       query: { ...request.query },
       headers: { ...request.headers },
-      ...(request.body === undefined ? {} : { body: request.body }),
+      ...optional('body', request.body),
     });
     return signed.headers;
   };

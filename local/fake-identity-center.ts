@@ -101,6 +101,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
+import { optional } from '#domain/optional.ts';
+import { fieldPath } from '#domain/text.ts';
 import { readBody } from './read-body.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -635,9 +637,10 @@ type Input<O extends Operation> = z.infer<(typeof inputs)[O]>;
 function validate<O extends Operation>(operation: O, body: unknown): Input<O> {
   const result = inputs[operation].safeParse(body);
   if (result.success) return result.data as Input<O>;
+  // AWS's wording (a ValidationException names the member in lowerCamelCase), cloud-pam's path.
   const issues = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    const member = path ? path.charAt(0).toLowerCase() + path.slice(1) : '(body)';
+    const path = fieldPath('', issue.path);
+    const member = issue.path.length > 0 ? path.charAt(0).toLowerCase() + path.slice(1) : '(body)';
     return `Value at '${member}' failed to satisfy constraint: ${issue.message}`;
   });
   throw invalid(
@@ -855,7 +858,7 @@ export async function startFakeIdentityCenter(
     return {
       Status: op.status,
       RequestId: op.requestId,
-      ...(op.failureReason !== undefined ? { FailureReason: op.failureReason } : {}),
+      ...optional('FailureReason', op.failureReason),
       TargetId: op.accountId,
       TargetType: 'AWS_ACCOUNT',
       PermissionSetArn: op.permissionSetArn,
@@ -869,9 +872,9 @@ export async function startFakeIdentityCenter(
     return {
       Status: op.status,
       RequestId: op.requestId,
-      ...(op.accountId !== undefined ? { AccountId: op.accountId } : {}),
+      ...optional('AccountId', op.accountId),
       PermissionSetArn: op.permissionSetArn,
-      ...(op.failureReason !== undefined ? { FailureReason: op.failureReason } : {}),
+      ...optional('FailureReason', op.failureReason),
       CreatedDate: epochSeconds(op.createdAt),
     };
   }
@@ -880,10 +883,10 @@ export async function startFakeIdentityCenter(
     return {
       Name: set.name,
       PermissionSetArn: set.arn,
-      ...(set.description !== undefined ? { Description: set.description } : {}),
+      ...optional('Description', set.description),
       CreatedDate: epochSeconds(set.createdAt),
       SessionDuration: set.sessionDuration,
-      ...(set.relayState !== undefined ? { RelayState: set.relayState } : {}),
+      ...optional('RelayState', set.relayState),
     };
   }
 

@@ -28,6 +28,7 @@ import {
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { parseAtExpression } from '#domain/schedule-expression.ts';
+import { formatIssues } from '#domain/text.ts';
 
 export interface FireDueSchedulesOptions {
   readonly scheduler: SchedulerClient;
@@ -144,13 +145,10 @@ async function readSchedule(
   }
   const parsed = scheduleSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
+    const issues = formatIssues(parsed.error.issues, '');
     return {
       kind: 'unsupported',
-      error: new UnsupportedScheduleError(name, `unexpected GetSchedule response: ${issues.join('; ')}`)
-        .message,
+      error: new UnsupportedScheduleError(name, `unexpected GetSchedule response: ${issues}`).message,
     };
   }
   const schedule = parsed.data;

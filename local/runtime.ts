@@ -16,6 +16,7 @@ import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import { parseIsoDuration } from '#domain/duration.ts';
+import { optional } from '#domain/optional.ts';
 import { ENV } from '#runtime/env-names.ts';
 import { WIRING_FILE, type WiringManifest, wiringManifestSchema } from '../infra/wiring/manifest.ts';
 import { startAwsProxy } from './aws-proxy.ts';
@@ -151,7 +152,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   try {
     // Any AWS client, with any credentials, sees the hub (a person inspecting state needs no setup).
     const moto: MotoServer = await startMoto({
-      ...(options.motoPort === undefined ? {} : { port: options.motoPort }),
+      ...optional('port', options.motoPort),
       defaultAccount: hubAccountId,
     });
     stops.push(() => moto.stop());

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { canonicalJson } from '#domain/canonical-json.ts';
 import { NotFoundError, PamError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import { startScheduleName } from '#domain/schedule-names.ts';
 import type { PermissionSets, Scheduler, TupleStore, WorkQueue } from '#ports/grants.ts';
 import { DeliverySchema, SCHEDULED_DELIVERY } from './delivery.ts';
@@ -277,13 +278,24 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
           });
           return { outcome: changed ? 'applied' : 'no-op', request };
         }
+        case 'extend': {
+          // The queue's documented field is `comment` (docs/api.md); the use case calls the
+          // extension's text what the API and the audit call it, its `reason`.
+          const request = await decideRequest({
+            action: 'extend',
+            actorId: command.actorId,
+            requestId: command.requestId,
+            additionalMs: command.additionalMs,
+            ...optional('reason', command.comment),
+          });
+          return { outcome: 'applied', request };
+        }
         default: {
           const request = await decideRequest({
             action: command.action,
             actorId: command.actorId,
             requestId: command.requestId,
-            ...(command.comment === undefined ? {} : { comment: command.comment }),
-            ...(command.action === 'extend' ? { additionalMs: command.additionalMs } : {}),
+            ...optional('comment', command.comment),
           });
           return { outcome: 'applied', request };
         }

@@ -2,6 +2,7 @@
 // catalog (group → entitlements), so the answer costs the same for 10 or 10,000 entitlements.
 import { ValidationError } from '#domain/errors.ts';
 import type { Entitlement } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import type { EntitlementCatalog, Page, PageRequest } from '#ports/index.ts';
 import { resolveActor } from './actors.ts';
 import type { CoreDeps } from './deps.ts';
@@ -55,14 +56,14 @@ function toView(entitlement: Entitlement, eligible: boolean, breakGlass: boolean
   return {
     id: entitlement.id,
     title: entitlement.title,
-    ...(entitlement.description === undefined ? {} : { description: entitlement.description }),
+    ...optional('description', entitlement.description),
     kind: entitlement.kind,
     accounts: entitlement.target.accounts,
     permissionSetName: entitlement.target.permissionSet.name,
     maxDurationMs: entitlement.maxDurationMs,
     defaultDurationMs: entitlement.defaultDurationMs,
     requireReason: entitlement.requireReason,
-    ...(entitlement.ticketPattern === undefined ? {} : { ticketPattern: entitlement.ticketPattern }),
+    ...optional('ticketPattern', entitlement.ticketPattern),
     approvalsRequired: entitlement.approval.required,
     autoApprove: entitlement.approval.autoApprove,
     eligible,

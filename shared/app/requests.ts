@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '#domain/errors.ts';
 import { type AccessRequest, type Actor, OPEN_STATUSES, type RequestStatus } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import { groupsMatchedBy, groupsPinnedBySnapshot, intersects } from '#domain/policy.ts';
 import { type Command, decide, type Outcome, openBreakGlass, openRequest } from '#domain/state-machine.ts';
 import type { Page, PageRequest } from '#ports/index.ts';
@@ -83,10 +84,10 @@ export function makeCreateRequest(deps: CoreDeps) {
           entitlement,
           configHash: deps.catalog.config.configHash,
           accountId: input.accountId,
-          ...(input.accountIds === undefined ? {} : { accountIds: input.accountIds }),
-          ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
-          ...(input.reason === undefined ? {} : { reason: input.reason }),
-          ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+          ...optional('accountIds', input.accountIds),
+          ...optional('durationMs', input.durationMs),
+          ...optional('reason', input.reason),
+          ...optional('ticket', input.ticket),
           ...(startAt ? { startAt } : {}),
           maxStartDelayMs: deps.catalog.config.maxStartDelayMs ?? DEFAULT_MAX_START_DELAY_MS,
           groupIds: deps.catalog.config.identityCenter.groupIds,
@@ -139,9 +140,9 @@ export function makeActivateBreakGlass(deps: CoreDeps) {
           entitlement,
           configHash: deps.catalog.config.configHash,
           accountId: input.accountId,
-          ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
-          ...(input.reason === undefined ? {} : { reason: input.reason }),
-          ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+          ...optional('durationMs', input.durationMs),
+          ...optional('reason', input.reason),
+          ...optional('ticket', input.ticket),
           groupIds: deps.catalog.config.identityCenter.groupIds,
           now: deps.clock.now(),
         });
@@ -188,32 +189,33 @@ async function guardWidening(
     : { ...request, approvals: counting };
 }
 
-export interface DecisionInput {
-  readonly action: UserAction;
-  readonly actorId: string;
-  readonly requestId: string;
-  readonly comment?: string;
-  /** For `extend`. */
-  readonly additionalMs?: number;
-}
+/**
+ * A person's decision on a request. A decision carries the decider's `comment`; an extension, like
+ * a request, carries the requester's `reason` (the names the API, the state machine and the audit
+ * events use).
+ */
+export type DecisionInput =
+  | {
+      readonly action: Exclude<UserAction, 'extend'>;
+      readonly actorId: string;
+      readonly requestId: string;
+      readonly comment?: string;
+    }
+  | {
+      readonly action: 'extend';
+      readonly actorId: string;
+      readonly requestId: string;
+      /** Required; checked here so that its absence is a VALIDATION_FAILED like any other input. */
+      readonly additionalMs?: number;
+      readonly reason?: string;
+    };
 
 function userCommand(input: DecisionInput, actor: Actor): Command {
-  switch (input.action) {
-    case 'extend':
-      if (input.additionalMs === undefined) throw new ValidationError('duration: required to extend');
-      return {
-        type: 'extend',
-        actor,
-        additionalMs: input.additionalMs,
-        ...(input.comment === undefined ? {} : { reason: input.comment }),
-      };
-    default:
-      return {
-        type: input.action,
-        actor,
-        ...(input.comment === undefined ? {} : { comment: input.comment }),
-      };
+  if (input.action === 'extend') {
+    if (input.additionalMs === undefined) throw new ValidationError('duration: required to extend');
+    return { type: 'extend', actor, additionalMs: input.additionalMs, ...optional('reason', input.reason) };
   }
+  return { type: input.action, actor, ...optional('comment', input.comment) };
 }
 
 /**
@@ -374,8 +376,8 @@ export function makeListMyRequests(deps: CoreDeps) {
 
 function pageOf(input: PageRequest): PageRequest {
   return {
-    ...(input.limit === undefined ? {} : { limit: input.limit }),
-    ...(input.nextToken === undefined ? {} : { nextToken: input.nextToken }),
+    ...optional('limit', input.limit),
+    ...optional('nextToken', input.nextToken),
   };
 }
 
@@ -422,8 +424,8 @@ export function makeListAwaitingMyApproval(deps: CoreDeps) {
     const position = decodeAwaitingToken(input.nextToken);
     const status = AWAITING[position.s] as RequestStatus;
     const page = await deps.store.listByStatus(status, {
-      ...(input.limit === undefined ? {} : { limit: input.limit }),
-      ...(position.t === undefined ? {} : { nextToken: position.t }),
+      ...optional('limit', input.limit),
+      ...optional('nextToken', position.t),
     });
     const items = page.items.filter((request) => awaitsActor(actingOn(request, actor, deps), request));
     let nextToken: string | undefined;

@@ -5,6 +5,7 @@
 // counts (the session name is whatever the caller chose). Role ids reach the worker from the stack
 // (`Fn::GetAtt <Role>.RoleId`), never from a message.
 import { z } from 'zod';
+import { formatIssues } from '#domain/text.ts';
 import type { CoreDeps } from './deps.ts';
 
 /** The roles that send commands, named by what they are. */
@@ -86,7 +87,8 @@ export function parseCommandSenders(json: string, from: string): CommandSenders 
     throw new Error(`${from} is not JSON`);
   }
   const parsed = CommandSendersSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${from} is invalid: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`${from} is invalid: ${formatIssues(parsed.error.issues.slice(0, 1), '')}`);
   return parsed.data as CommandSenders;
 }
 

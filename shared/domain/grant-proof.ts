@@ -10,6 +10,7 @@
 import type { AuditEvent } from './audit-types.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { AccessRequest } from './model.ts';
+import { optional } from './optional.ts';
 
 export interface ChainProof {
   /** How the chain opens: a request, a break-glass activation, or neither (not a request chain). */
@@ -155,7 +156,7 @@ export function proveFromChain(events: readonly AuditEvent[]): ChainProof {
     ...(requesterId ? { requesterId } : {}),
     approvers,
     uncountedApprovers,
-    ...(required === undefined ? {} : { required }),
+    ...optional('required', required),
     autoApproved,
     approved,
     scheduled,
@@ -163,7 +164,7 @@ export function proveFromChain(events: readonly AuditEvent[]): ChainProof {
     activated,
     extensionApprovers,
     ...(grantEnd ? { grantEnd } : {}),
-    ...(grantVersion === undefined ? {} : { grantVersion }),
+    ...optional('grantVersion', grantVersion),
     ...(ended ? { ended } : {}),
     opening,
   };

@@ -15,6 +15,7 @@ import {
   TicketInvalidError,
 } from './errors.ts';
 import type { AccessRequest, Actor, Approval, Entitlement, PolicySnapshot } from './model.ts';
+import { optional } from './optional.ts';
 
 export function intersects(a: readonly string[], b: readonly string[]): boolean {
   if (a.length === 0 || b.length === 0) return false;
@@ -70,7 +71,7 @@ export function takeSnapshot(
     maxDurationMs: entitlement.maxDurationMs,
     maxTotalDurationMs: entitlement.maxTotalDurationMs,
     requireReason: entitlement.requireReason,
-    ...(entitlement.ticketPattern === undefined ? {} : { ticketPattern: entitlement.ticketPattern }),
+    ...optional('ticketPattern', entitlement.ticketPattern),
     breakGlassGroups: [...entitlement.breakGlass],
     strictExpiry: entitlement.strictExpiry,
     privileged: entitlement.privileged,

@@ -23,6 +23,7 @@ import {
   type RequestStatus,
   targetAccounts,
 } from './model.ts';
+import { optional } from './optional.ts';
 import {
   assertBreakGlassMember,
   assertDuration,
@@ -127,10 +128,6 @@ export function snapshotDetails(snapshot: PolicySnapshot): { readonly [key: stri
 
 function notAllowed(request: AccessRequest, action: string): InvalidTransitionError {
   return new InvalidTransitionError(`cannot ${action} a request that is ${request.status}`);
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function targetsOf(input: { accountId: string; accountIds?: readonly string[] }): readonly string[] {

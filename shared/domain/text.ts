@@ -9,6 +9,7 @@
 //   terminal or a log line when shown.
 // Refusing them where they enter keeps what is stored exactly what was hashed. The messages name
 // where the bad text is and what is wrong with it, never the text itself (it may be hostile).
+// Fields are named here once for every message, text or schema (`fieldPath`, `formatIssues`).
 import { ValidationError } from './errors.ts';
 
 /** One bad string in a JSON-like value: where it is and what is wrong (never the text itself). */
@@ -108,17 +109,43 @@ export function* textIssues(value: unknown): Generator<TextIssue> {
   }
 }
 
-/** `root.a.b[2]`, the way `formatIssues` (shared/runtime/http.ts) names a field. */
-function formatPath(root: string, path: readonly (string | number)[]): string {
-  return path.reduce<string>(
-    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : `${text}.${part}`),
+/**
+ * How every message names a field: `root.a.b[2]` (array indexes in brackets, keys after dots). An
+ * empty root names the path alone, `a.b[2]`, and an empty path names the root, or `(root)` when
+ * the root is empty too.
+ */
+export function fieldPath(root: string, path: readonly PropertyKey[]): string {
+  const named = path.reduce<string>(
+    (text, part) =>
+      typeof part === 'number' ? `${text}[${part}]` : `${text}${text === '' ? '' : '.'}${String(part)}`,
     root,
   );
+  return named === '' ? '(root)' : named;
+}
+
+/** A validation problem: zod's issues and `TextIssue` both fit, without the domain importing zod. */
+export interface FieldIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** `"<root.path>: <message>"`, e.g. `body.accountIds[1]: expected 12 digits`. */
+export function formatIssue(issue: FieldIssue, root: string): string {
+  return `${fieldPath(root, issue.path)}: ${issue.message}`;
+}
+
+/**
+ * Every issue as `formatIssue` writes it, joined with `; `: the one way cloud-pam reports a failed
+ * zod parse (HTTP bodies, queue messages, env, AWS responses, CLI files). Where a message shows
+ * only the first issue, pass `issues.slice(0, 1)`.
+ */
+export function formatIssues(issues: readonly FieldIssue[], root: string): string {
+  return issues.map((issue) => formatIssue(issue, root)).join('; ');
 }
 
 /** `"<root.path>: <problem>"` for the first bad string in `value`, or undefined when all is clean. */
 export function findTextProblem(value: unknown, root: string): string | undefined {
-  for (const issue of textIssues(value)) return `${formatPath(root, issue.path)}: ${issue.message}`;
+  for (const issue of textIssues(value)) return formatIssue(issue, root);
   return undefined;
 }
 

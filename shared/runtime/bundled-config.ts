@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import type { PamConfig } from '#domain/model.ts';
-import { formatIssues } from './http.ts';
+import { formatIssues } from '#domain/text.ts';
 
 const groups = z.array(z.string().min(1));
 const ms = z.number().int().nonnegative();

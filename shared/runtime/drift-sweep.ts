@@ -1,21 +1,15 @@
-// The drift sweep as the functions build it (sweep-drift for the daily and CloudTrail-triggered
-// sweeps, provision-access for the scheduled re-check): mode and grace from the bundled config,
-// first sightings in the access table.
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
-import type { GrantDeps } from '#app/grants/deps.ts';
-import { makeDriftSweep } from '#app/grants/drift.ts';
+// The drift sweep as both functions that run it build it (sweep-drift for the daily and
+// CloudTrail-triggered sweeps, provision-access for the scheduled re-check): mode and grace from the
+// bundled config, never the environment, so the two cannot disagree. First sightings come in as a
+// port: the functions give the access table's store (DynamoDriftSeenStore), tests an in-memory one.
+import { type DriftSweepDeps, makeDriftSweep } from '#app/grants/drift.ts';
 
-export function buildDriftSweep(
-  grants: GrantDeps & { readonly dynamo: DynamoDBClient },
-  accessTable: string,
-  options: { readonly paceMs?: number } = {},
-) {
+export type ConfiguredDriftSweepDeps = Omit<DriftSweepDeps, 'driftMode' | 'graceMs'>;
+
+export function buildDriftSweep(deps: ConfiguredDriftSweepDeps) {
   return makeDriftSweep({
-    ...grants,
-    driftMode: grants.catalog.config.drift.mode,
-    graceMs: grants.catalog.config.drift.graceMs,
-    seen: new DynamoDriftSeenStore({ client: grants.dynamo, accessTable }),
-    ...(options.paceMs === undefined ? {} : { paceMs: options.paceMs }),
+    ...deps,
+    driftMode: deps.catalog.config.drift.mode,
+    graceMs: deps.catalog.config.drift.graceMs,
   });
 }

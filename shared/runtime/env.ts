@@ -1,16 +1,14 @@
 // Environment read and validated once at cold start: bad configuration fails the cold start with
 // the variable named, never the first request.
 import { z } from 'zod';
+import { formatIssues } from '#domain/text.ts';
 
 export function readEnv<T extends z.ZodRawShape>(
   shape: T,
   source: NodeJS.ProcessEnv = process.env,
 ): z.infer<z.ZodObject<T>> {
   const result = z.object(shape).safeParse(source);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`invalid environment: ${problems.join('; ')}`);
-  }
+  if (!result.success) throw new Error(`invalid environment: ${formatIssues(result.error.issues, '')}`);
   return result.data;
 }
 

@@ -6,7 +6,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { isPamError, ValidationError } from '#domain/errors.ts';
-import { assertCleanText } from '#domain/text.ts';
+import { assertCleanText, formatIssues } from '#domain/text.ts';
 import { httpStatusOf } from './error-responses.ts';
 
 export interface ErrorBody {
@@ -19,18 +19,6 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
     body: JSON.stringify(body),
   };
-}
-
-export function formatIssues(issues: readonly z.core.$ZodIssue[], root: string): string {
-  return issues
-    .map((issue) => {
-      const path = issue.path.reduce<string>(
-        (text, part) => (typeof part === 'number' ? `${text}[${part}]` : `${text}.${String(part)}`),
-        root,
-      );
-      return `${path}: ${issue.message}`;
-    })
-    .join('; ');
 }
 
 /**

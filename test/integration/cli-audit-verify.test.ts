@@ -165,7 +165,7 @@ async function requestCore(prefix: string) {
         actorId: U.eve,
         requestId: active.id,
         additionalMs: HOUR,
-        comment: 'still digging',
+        reason: 'still digging',
       });
       return approve(active);
     },

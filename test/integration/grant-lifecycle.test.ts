@@ -143,7 +143,7 @@ describe('grant lifecycle', () => {
       actorId: world.userIds.alice,
       requestId: active.id,
       additionalMs: HOUR,
-      comment: 'need more time',
+      reason: 'need more time',
     });
     await h.decide({ action: 'approve', actorId: world.userIds.bob, requestId: active.id });
     await settled();

@@ -18,6 +18,7 @@ import {
   REQUEST_STATUSES,
   type RequestStatus,
 } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import { type Command, decide, openBreakGlass, openRequest } from '#domain/state-machine.ts';
 import type {
   AccessStore,
@@ -327,7 +328,7 @@ export class InMemoryDirectory implements Directory {
       user: {
         userId: user.userId,
         userName: user.userName ?? user.userId,
-        ...(user.email === undefined ? {} : { email: user.email }),
+        ...optional('email', user.email),
         personKeys: [...(user.personKeys ?? [])],
         active: user.active ?? true,
       },
@@ -660,7 +661,7 @@ export function fixtureRequestWithChain(
     entitlement: found,
     configHash: config.configHash,
     accountId: found.target.accounts[0] as string,
-    ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+    ...optional('durationMs', options.durationMs),
     ...VALID_JUSTIFICATION,
     now: at(0),
   };

@@ -3,7 +3,9 @@
 // statuses and call counts; conditional tuple leases; work queues and a scheduler that record what
 // they were given. They keep the adapters' contracts (conditional writes throw
 // ConcurrentModificationError, schedules are idempotent by name) and deep-copy values in and out.
+// Plus a logger that writes nothing, for the functions' builders (functions/<name>/build.ts).
 
+import { Logger } from '@aws-lambda-powertools/logger';
 import { permissionSetsFrom } from '#adapters/permission-sets.ts';
 import type { GrantDeps, GrantMetrics } from '#app/grants/deps.ts';
 import type { AuditDraft } from '#domain/audit-types.ts';
@@ -283,6 +285,11 @@ export class RecordingMetrics implements GrantMetrics {
   percent(name: Parameters<GrantMetrics['percent']>[0], value: number): void {
     this.percents.push({ name, value });
   }
+}
+
+/** The logger a function's builder takes (functions/<name>/build.ts), writing nothing. */
+export function silentLogger(): Logger {
+  return new Logger({ logLevel: 'SILENT' });
 }
 
 // ---------------------------------------------------------------------------------------------

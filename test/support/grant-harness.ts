@@ -382,7 +382,7 @@ export async function createGrantHarness(
         input.action === 'extend'
           ? {
               duration: formatIsoDuration(input.additionalMs ?? 0),
-              ...(input.comment ? { reason: input.comment } : {}),
+              ...(input.reason ? { reason: input.reason } : {}),
             }
           : input.comment
             ? { comment: input.comment }

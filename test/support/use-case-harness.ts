@@ -9,10 +9,15 @@ import {
 } from '#app/requests.ts';
 import { requestChainId } from '#domain/audit-types.ts';
 import type { AccessRequest } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import type { Page, PageRequest } from '#ports/index.ts';
 import { ACCOUNTS, makeTestDeps, VALID_JUSTIFICATION } from './fakes.ts';
 
 export const MINUTE = 60_000;
+/** What a decision adds to who, what and which request: a comment, or an extension's time and reason. */
+type DecisionDetails<A extends DecisionInput['action']> = A extends 'extend'
+  ? { readonly additionalMs?: number; readonly reason?: string }
+  : { readonly comment?: string };
 export const HOUR = 60 * MINUTE;
 
 export function harness(options: Parameters<typeof makeTestDeps>[0] = {}) {
@@ -36,14 +41,14 @@ export function harness(options: Parameters<typeof makeTestDeps>[0] = {}) {
         ...extra,
       });
     },
-    async decideAs(
+    async decideAs<A extends DecisionInput['action']>(
       actorId: string,
       requestId: string,
-      action: DecisionInput['action'],
-      extra: Partial<DecisionInput> = {},
+      action: A,
+      extra: DecisionDetails<A> = {},
     ) {
       t.clock.advance(MINUTE);
-      return decideRequest({ actorId, requestId, action, ...extra });
+      return decideRequest({ actorId, requestId, action, ...extra } as DecisionInput);
     },
     /** APPROVED → PROVISIONING → ACTIVE through the system commands. */
     async activate(requestId: string) {
@@ -72,7 +77,7 @@ export async function collect<T>(
   let nextToken: string | undefined;
   let pages = 0;
   do {
-    const page = await list({ actorId, limit, ...(nextToken === undefined ? {} : { nextToken }) });
+    const page = await list({ actorId, limit, ...optional('nextToken', nextToken) });
     items.push(...page.items);
     nextToken = page.nextToken;
     pages += 1;

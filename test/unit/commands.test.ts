@@ -41,6 +41,35 @@ describe('the commands queue', () => {
     expect(await h.chain(created.id)).toHaveLength(2);
   });
 
+  it("records an extend command's comment (its documented queue field) as the extension's reason", async () => {
+    // Prepare
+    const h = harness();
+    const created = await h.open(U.eve, PROD_ADMIN);
+    await h.decideAs(U.alice, created.id, 'approve');
+    await h.decideAs(U.bob, created.id, 'approve');
+    await h.activate(created.id);
+
+    // Act
+    const result = await makeProcessCommand(h.deps)({
+      action: 'extend',
+      requestId: created.id,
+      actorId: U.eve,
+      additionalMs: HOUR,
+      comment: 'migration still running',
+      delivery: API,
+    });
+
+    // Assess
+    expect(result).toMatchObject({
+      outcome: 'applied',
+      request: { status: 'EXTENSION_PENDING', extension: { reason: 'migration still running' } },
+    });
+    expect((await h.chain(created.id)).at(-1)).toMatchObject({
+      type: 'request.extension_requested',
+      reason: 'migration still running',
+    });
+  });
+
   it('answers a refusal with outcome "refused" instead of throwing (so SQS does not retry it)', async () => {
     // Prepare
     const { h, created, process } = await pendingProd();

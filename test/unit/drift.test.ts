@@ -1,8 +1,9 @@
 // The drift sweep over in-memory ports: an assignment nothing holds is left alone for the grace
 // period (counted from cloud-pam's first sighting) and then removed through the tuple's provisioning
 // group with a verifiable drift-chain record, or only reported; in-flight grants are never drift;
-// scoped sweeps list only their scope; Identity Center calls are paced. Plus the DynamoDB
-// first-seen store's "first sighting wins".
+// scoped sweeps list only their scope; Identity Center calls are paced. The sweep and provision-access
+// are wired by the functions' own builders (shared/runtime/drift-sweep.ts, functions/*/build.ts).
+// Plus the DynamoDB first-seen store's "first sighting wins", and sweep-drift's three ways in.
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -12,42 +13,26 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
-import { DRIFT_CHAIN, type DriftSweepDeps, driftRecheckName, makeDriftSweep } from '#app/grants/drift.ts';
-import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
+import { driftSweepInput } from '#adapters/lambda-events/drift-sweep-input.ts';
+import { DRIFT_CHAIN, driftRecheckName, makeDriftSweep } from '#app/grants/drift.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { tupleGroup } from '#app/grants/tuples.ts';
 import { verifyChain } from '#domain/audit.ts';
 import type { DriftMode } from '#domain/model.ts';
 import { type AssignmentTuple, tupleKey } from '#ports/grants.ts';
-import { ACCOUNTS, at, U } from '../support/fakes.ts';
+import { buildDriftSweep } from '#runtime/drift-sweep.ts';
+import { buildProvisionAccess } from '../../functions/provision-access/build.ts';
+import { buildSweepDrift } from '../../functions/sweep-drift/build.ts';
+import { ACCOUNTS, at, fixtureConfig, U } from '../support/fakes.ts';
 import {
   fixtureLease,
   InMemoryDriftSeenStore,
   makeGrantTestDeps,
   permissionSetArn,
+  silentLogger,
 } from '../support/grant-fakes.ts';
-
-// The sweep-drift handler builds its deps at module scope; for its event parsing they are stubs.
-vi.hoisted(() => {
-  Object.assign(process.env, {
-    ACCESS_TABLE_NAME: 'access',
-    AUDIT_TABLE_NAME: 'audit',
-    IDENTITY_STORE_ID: 'd-0000000000',
-    PAM_CONFIG_FILE: 'config.json',
-  });
-});
-vi.mock('#runtime/aws-deps.ts', () => ({ buildCoreDeps: () => ({}) }));
-vi.mock('#runtime/grant-deps.ts', async () => {
-  const { DynamoDBClient: Client } = await import('@aws-sdk/client-dynamodb');
-  return {
-    buildGrantDeps: () => ({
-      catalog: { config: { drift: { mode: 'report', graceMs: 60_000 } } },
-      dynamo: new Client({ region: 'us-east-1' }),
-    }),
-  };
-});
 
 const MINUTE = 60_000;
 const GRACE_MS = 10 * MINUTE;
@@ -55,20 +40,22 @@ const READ_ONLY_ARN = permissionSetArn('read-only');
 const PROD_ADMIN_ARN = permissionSetArn('prod-admin');
 const SANDBOX_ARN = permissionSetArn('sandbox');
 
-function harness(mode: DriftMode = 'remove', extra: Partial<DriftSweepDeps> = {}) {
-  const t = makeGrantTestDeps({ now: at(0) });
+/** The sweep and the provision-access function, wired as the functions wire them, over fakes. */
+function harness(mode: DriftMode = 'remove') {
+  const t = makeGrantTestDeps({ now: at(0), config: fixtureConfig({ drift: { mode, graceMs: GRACE_MS } }) });
   const seen = new InMemoryDriftSeenStore();
-  const deps: DriftSweepDeps = { ...t.deps, driftMode: mode, graceMs: GRACE_MS, seen, paceMs: 150, ...extra };
-  const sweep = makeDriftSweep(deps);
-  const worker = makeProvisioningWorker({ ...t.deps, recheckDrift: (scope) => sweep(scope) });
+  const deps = { ...t.deps, seen, paceMs: 150 };
+  const sweep = buildDriftSweep(deps);
+  const provisionRecord = buildProvisionAccess(deps, { logger: silentLogger() });
   return {
     ...t,
     seen,
     sweep,
+    /** Runs every queued provisioning message through provision-access, as the queue would. */
     async drainProvisioning() {
       const messages = [...t.provisioningQueue.sent];
       t.provisioningQueue.clear();
-      for (const message of messages) await worker(ProvisioningMessageSchema.parse(message.body));
+      for (const message of messages) await provisionRecord(JSON.stringify(message.body));
     },
     async driftEvents() {
       return t.audit.readChain(DRIFT_CHAIN);
@@ -123,6 +110,21 @@ describe('drift sweep', () => {
     await expect(
       worker({ op: 'drift-check', accountId: stray.accountId, permissionSetArn: stray.permissionSetArn }),
     ).rejects.toThrow(/no drift sweep/);
+  });
+
+  it('fails a drift-check whose sweep could not list its pair, so the message is retried', async () => {
+    // Prepare
+    const t = harness('remove');
+    t.identityCenter.listUserAssignments = async () => {
+      throw new Error('ThrottlingException');
+    };
+    await t.provisioningQueue.send({
+      messageGroupId: tupleGroup(stray),
+      body: { op: 'drift-check', accountId: stray.accountId, permissionSetArn: stray.permissionSetArn },
+    });
+
+    // Act + Assess: the sweep only reports the failure; the function throws it.
+    await expect(t.drainProvisioning()).rejects.toThrow('drift-check failed: Error: ThrottlingException');
   });
 
   it('leaves an unheld assignment alone within the grace period, then removes it with a drift-chain record', async () => {
@@ -393,7 +395,7 @@ describe('DynamoDriftSeenStore', () => {
   });
 });
 
-describe('sweep-drift handler input', () => {
+describe('sweep-drift input', () => {
   const call = {
     version: '0',
     id: 'c0ffee00-0000-0000-0000-000000000000',
@@ -422,29 +424,52 @@ describe('sweep-drift handler input', () => {
     },
   };
 
-  it('scopes a CloudTrail CreateAccountAssignment event to its account and permission set', async () => {
-    const { scopeOf } = await import('../../functions/sweep-drift/handler.ts');
-
-    expect(scopeOf(call)).toEqual({ accountId: ACCOUNTS.prod, permissionSetArn: READ_ONLY_ARN });
+  it('scopes a CloudTrail CreateAccountAssignment event to its account and permission set', () => {
+    expect(driftSweepInput(call)).toEqual({
+      scope: { accountId: ACCOUNTS.prod, permissionSetArn: READ_ONLY_ARN },
+      principal: { principalType: 'USER', principalId: '94d00cd8-e9e6-4810-b177-b08e84775435' },
+    });
   });
 
-  it('sweeps everything on the schedule, and a given scope when invoked with one', async () => {
-    const { scopeOf } = await import('../../functions/sweep-drift/handler.ts');
-
-    expect(scopeOf({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} })).toEqual({});
-    expect(scopeOf({ scope: { accountId: ACCOUNTS.dev } })).toEqual({ accountId: ACCOUNTS.dev });
+  it('sweeps everything on the schedule, and a given scope when invoked with one', () => {
+    expect(driftSweepInput({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} })).toEqual({
+      scope: {},
+    });
+    expect(driftSweepInput({ scope: { accountId: ACCOUNTS.dev } })).toEqual({
+      scope: { accountId: ACCOUNTS.dev },
+    });
   });
 
-  it('refuses a malformed event, naming the field', async () => {
-    const { scopeOf } = await import('../../functions/sweep-drift/handler.ts');
+  it('refuses a malformed event, naming the field', () => {
     const bad = {
       ...call,
       detail: { ...call.detail, requestParameters: { ...call.detail.requestParameters, targetId: 'x' } },
     };
 
-    expect(() => scopeOf(bad)).toThrow(
+    expect(() => driftSweepInput(bad)).toThrow(
       /event\.detail\.requestParameters\.targetId: expected a 12-digit AWS account id/,
     );
-    expect(() => scopeOf({ anything: true })).toThrow(/input/);
+    expect(() => driftSweepInput({ anything: true })).toThrow(/input/);
+  });
+
+  it('sweeps only the pair a CloudTrail call names, and fails the invocation when a pair failed', async () => {
+    // Prepare: sweep-drift as its handler wires it; Identity Center refuses to list the pair.
+    const t = makeGrantTestDeps({ now: at(0) });
+    const listed: string[][] = [];
+    t.identityCenter.listUserAssignments = async (accountId, arn) => {
+      listed.push([accountId, arn]);
+      throw new Error('ThrottlingException');
+    };
+    const sweepDrift = buildSweepDrift(
+      { ...t.deps, seen: new InMemoryDriftSeenStore() },
+      { logger: silentLogger() },
+    );
+
+    // Act
+    const invocation = sweepDrift(call, { getRemainingTimeInMillis: () => 900_000 });
+
+    // Assess: one pair tried, and the failure reaches Lambda (error alarm), not only the report.
+    await expect(invocation).rejects.toThrow('drift sweep incomplete: 1 failure(s), truncated=false');
+    expect(listed).toEqual([[ACCOUNTS.prod, READ_ONLY_ARN]]);
   });
 });

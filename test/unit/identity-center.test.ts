@@ -30,6 +30,7 @@ import {
   MAX_BACKOFF_MS,
   SsoAdminIdentityCenter,
 } from '#adapters/aws/identity-center.ts';
+import { optional } from '#domain/optional.ts';
 import type { AssignmentTuple, OperationStatus } from '#ports/grants.ts';
 import { callCounter, type FaultRule, faultInjection } from '../support/fault-injection.ts';
 
@@ -77,7 +78,7 @@ describe('SsoAdminIdentityCenter', () => {
         sleeps.push(ms);
       },
       random: options.random ?? (() => 0.5),
-      ...(options.maxThrottleRetries === undefined ? {} : { maxThrottleRetries: options.maxThrottleRetries }),
+      ...optional('maxThrottleRetries', options.maxThrottleRetries),
     });
   }
 

@@ -180,7 +180,7 @@ describe('IdentityStoreDirectory', () => {
       [
         'with an ExternalId lacking its Issuer',
         { ...alice, ExternalIds: [{ Id: 'x' }] },
-        'ExternalIds.0.Issuer',
+        'ExternalIds[0].Issuer',
       ],
     ])('rejects a response %s', async (_case, response, path) => {
       identitystore.on(DescribeUserCommand).resolves(response as DescribeUserCommandOutput);

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { QueueCommandSchema } from '#app/commands.ts';
 import type { GrantDeps } from '#app/grants/deps.ts';
 import { CUTOFF_SKEW_MS, SESSION_DURATION_MS } from '#app/grants/deps.ts';
-import { ProvisioningMessageSchema } from '#app/grants/messages.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { DISABLED_USER_REASON, makeReconciler, type ReconcilerOptions } from '#app/grants/reconcile.ts';
 import { permissionSetGroup, tupleGroup, tuplesOf } from '#app/grants/tuples.ts';
@@ -17,6 +16,7 @@ const withDeny = (document: string | undefined, entry: { userId: string; cutoff:
 import type { AccessRequest, RequestStatus } from '#domain/model.ts';
 import type { AssignmentTuple } from '#ports/grants.ts';
 import type { AccessStore, Directory } from '#ports/index.ts';
+import { buildProvisionAccess } from '../../functions/provision-access/build.ts';
 import {
   ACCOUNTS,
   at,
@@ -31,8 +31,10 @@ import {
   fixtureLease,
   fixturePermissionSets,
   type GrantTestDeps,
+  InMemoryDriftSeenStore,
   makeGrantTestDeps,
   seedRequest,
+  silentLogger,
 } from '../support/grant-fakes.ts';
 
 const MINUTE = 60_000;
@@ -55,7 +57,10 @@ function harness(
   const deps = { ...t.deps, ...options.deps };
   const pass = makeReconciler(deps, options.reconciler);
   const reconcile = () => pass({ passId: PASS_ID });
-  const worker = makeProvisioningWorker(deps);
+  const provisionRecord = buildProvisionAccess(
+    { ...deps, seen: new InMemoryDriftSeenStore() },
+    { logger: silentLogger() },
+  );
   return {
     ...t,
     reconcile,
@@ -79,11 +84,11 @@ function harness(
       t.identityCenter.assign(tuple);
       return tuple;
     },
-    /** Runs every queued provisioning message through the real worker, as the queue would. */
+    /** Runs every queued provisioning message through provision-access, as the queue would. */
     async drainProvisioning() {
       const messages = [...t.provisioningQueue.sent];
       t.provisioningQueue.clear();
-      for (const message of messages) await worker(ProvisioningMessageSchema.parse(message.body));
+      for (const message of messages) await provisionRecord(JSON.stringify(message.body));
     },
   };
 }

@@ -456,7 +456,7 @@ describe('extension and break-glass through the use cases', () => {
     await h.decideAs(U.alice, created.id, 'approve');
     await h.decideAs(U.bob, created.id, 'approve');
     const active = await h.activate(created.id);
-    await h.decideAs(U.eve, created.id, 'extend', { additionalMs: HOUR, comment: 'migration still running' });
+    await h.decideAs(U.eve, created.id, 'extend', { additionalMs: HOUR, reason: 'migration still running' });
     await h.decideAs(U.bob, created.id, 'approve');
     const extended = await h.decideAs(U.alice, created.id, 'approve');
     h.clock.set(grantOf(active).expiresAt);

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  type DecisionInput,
   makeActivateBreakGlass,
   makeApplySystemCommand,
   makeCreateRequest,
@@ -21,6 +22,7 @@ import {
   type RequestStatus,
   TERMINAL_STATUSES,
 } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import { intersects, samePerson } from '#domain/policy.ts';
 import { type Command, decide, type Outcome, openBreakGlass, openRequest } from '#domain/state-machine.ts';
 import {
@@ -86,7 +88,8 @@ interface UserStep {
   readonly action: UserAction;
   readonly actorId: string;
   readonly additionalMs: number;
-  readonly comment?: string;
+  /** The decider's comment, or for `extend` the requester's reason. */
+  readonly text?: string;
 }
 interface SystemStep {
   readonly kind: 'system';
@@ -108,7 +111,7 @@ const userStepArb: fc.Arbitrary<Step> = fc.record({
     fc.constantFrom(30 * MINUTE, HOUR, 2 * HOUR, 5 * HOUR),
     fc.integer({ min: -HOUR, max: 9 * HOUR }),
   ),
-  comment: fc.option(fc.constantFrom('because', '  ', 'ok'), { nil: undefined }),
+  text: fc.option(fc.constantFrom('because', '  ', 'ok'), { nil: undefined }),
 });
 
 const systemStepArb: fc.Arbitrary<Step> = fc
@@ -185,7 +188,7 @@ function resolve(step: Step, request: AccessRequest, requester: string): Concret
         action: 'extend',
         actorId: requester,
         additionalMs: 30 * MINUTE,
-        comment: 'because',
+        text: 'because',
       };
     default:
       return system({ type: 'expire', grantVersion: request.grant?.grantVersion ?? 1 });
@@ -200,10 +203,18 @@ function commandOf(step: ConcreteStep): Command {
       type: 'extend',
       actor,
       additionalMs: step.additionalMs,
-      ...(step.comment === undefined ? {} : { reason: step.comment }),
+      ...optional('reason', step.text),
     };
   }
-  return { type: step.action, actor, ...(step.comment === undefined ? {} : { comment: step.comment }) };
+  return { type: step.action, actor, ...optional('comment', step.text) };
+}
+
+/** The same step as the use case's input. */
+function decisionOf(step: UserStep, requestId: string): DecisionInput {
+  const { action, actorId } = step;
+  return action === 'extend'
+    ? { action, actorId, requestId, additionalMs: step.additionalMs, ...optional('reason', step.text) }
+    : { action, actorId, requestId, ...optional('comment', step.text) };
 }
 
 function open(start: Start, now: Date): Outcome {
@@ -462,13 +473,7 @@ describe('use cases under random command sequences', () => {
             try {
               actual =
                 step.kind === 'user'
-                  ? await decideRequest({
-                      action: step.action,
-                      actorId: step.actorId,
-                      requestId: created.id,
-                      additionalMs: step.additionalMs,
-                      ...(step.comment === undefined ? {} : { comment: step.comment }),
-                    })
+                  ? await decideRequest(decisionOf(step, created.id))
                   : (await applySystem(created.id, step.command)).request;
             } catch (error) {
               expect(error).toBeInstanceOf(PamError);

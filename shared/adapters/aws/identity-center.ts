@@ -28,6 +28,7 @@ import {
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 import { z } from 'zod';
+import { formatIssues } from '#domain/text.ts';
 import type { AssignmentTuple, IdentityCenter, OperationStatus } from '#ports/grants.ts';
 
 /** Retries after a throttle or conflict before the error is rethrown (so up to 6 calls in all). */
@@ -51,8 +52,7 @@ export interface SsoAdminIdentityCenterOptions {
 /** Identity Center answered with something this adapter cannot trust. Never shown to a caller. */
 export class IdentityCenterResponseError extends Error {
   constructor(operation: string, error: z.ZodError) {
-    const issues = error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    super(`unexpected ${operation} response from Identity Center: ${issues.join('; ')}`);
+    super(`unexpected ${operation} response from Identity Center: ${formatIssues(error.issues, '')}`);
     this.name = 'IdentityCenterResponseError';
   }
 }

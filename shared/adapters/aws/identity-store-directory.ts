@@ -19,6 +19,7 @@ import {
   ListGroupMembershipsForMemberCommand,
 } from '@aws-sdk/client-identitystore';
 import { z } from 'zod';
+import { formatIssues } from '#domain/text.ts';
 import type { Directory, DirectoryUser } from '#ports/index.ts';
 
 /** The only extension the Identity Store supports; it carries SCIM enterprise attributes. */
@@ -34,8 +35,7 @@ export interface IdentityStoreDirectoryOptions {
 /** The Identity Store answered with something this adapter cannot trust. Never shown to a caller. */
 export class DirectoryResponseError extends Error {
   constructor(operation: string, error: z.ZodError) {
-    const issues = error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    super(`unexpected ${operation} response from the Identity Store: ${issues.join('; ')}`);
+    super(`unexpected ${operation} response from the Identity Store: ${formatIssues(error.issues, '')}`);
     this.name = 'DirectoryResponseError';
   }
 }

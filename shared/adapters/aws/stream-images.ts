@@ -4,6 +4,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod';
 import { type AccessRequest, REQUEST_STATUSES } from '#domain/model.ts';
+import { formatIssues } from '#domain/text.ts';
 import { ACCESS_KEY_PREFIX } from './tables.ts';
 
 const RequestImage = z.looseObject({
@@ -32,7 +33,7 @@ export function requestFromImage(image: Record<string, unknown> | undefined): Ac
   if (typeof item.pk !== 'string' || !item.pk.startsWith(ACCESS_KEY_PREFIX.request)) return undefined;
   const parsed = RequestImage.safeParse(item);
   if (!parsed.success)
-    throw new Error(`stream image of ${item.pk}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    throw new Error(`stream image of ${item.pk}: ${formatIssues(parsed.error.issues.slice(0, 1), '')}`);
   const { pk: _pk, sk: _sk, ...request } = parsed.data;
   return request as unknown as AccessRequest;
 }

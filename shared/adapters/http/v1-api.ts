@@ -17,6 +17,7 @@ import {
 import { formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
 import { NotFoundError, ValidationError } from '#domain/errors.ts';
 import type { AccessRequest, Approval } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import { assertCleanText } from '#domain/text.ts';
 import { json, parseJsonBody, parseQuery } from '#runtime/http.ts';
 
@@ -182,7 +183,7 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
         action,
         actorId,
         requestId,
-        ...(input.comment ? { comment: input.comment } : {}),
+        ...optional('comment', input.comment),
       });
       return json(200, requestView(request));
     });
@@ -195,11 +196,11 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
         actorId,
         entitlementId: input.entitlementId,
         accountId: input.accountId,
-        ...(input.accountIds === undefined ? {} : { accountIds: input.accountIds }),
-        ...(input.duration === undefined ? {} : { durationMs: input.duration }),
-        ...(input.reason === undefined ? {} : { reason: input.reason }),
-        ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
-        ...(input.startAt === undefined ? {} : { startAt: input.startAt }),
+        ...optional('accountIds', input.accountIds),
+        ...optional('durationMs', input.duration),
+        ...optional('reason', input.reason),
+        ...optional('ticket', input.ticket),
+        ...optional('startAt', input.startAt),
       });
       return json(201, requestView(request));
     }),
@@ -236,7 +237,7 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
         actorId,
         requestId,
         additionalMs: input.duration,
-        ...(input.reason ? { comment: input.reason } : {}),
+        ...optional('reason', input.reason),
       });
       return json(200, requestView(request));
     }),
@@ -248,8 +249,8 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
         entitlementId: input.entitlementId,
         accountId: input.accountId,
         reason: input.reason,
-        ...(input.duration === undefined ? {} : { durationMs: input.duration }),
-        ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+        ...optional('durationMs', input.duration),
+        ...optional('ticket', input.ticket),
       });
       return json(201, requestView(request));
     }),

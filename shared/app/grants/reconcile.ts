@@ -39,6 +39,7 @@
 
 import { denyCovered, denyRemovalTimes, readDenies } from '#domain/deny-policy.ts';
 import type { AccessRequest, RequestStatus } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import { type AssignmentTuple, EVERYONE, type TupleLease, tupleKey } from '#ports/grants.ts';
 import { proofOf } from '../proof.ts';
 import { CUTOFF_SKEW_MS, type GrantDeps } from './deps.ts';
@@ -307,7 +308,7 @@ export function makeReconciler(deps: GrantDeps, options: ReconcilerOptions = {})
           while (!finished && inTime()) {
             const page = await deps.store.listByStatus(status, {
               limit: PAGE_LIMIT,
-              ...(nextToken === undefined ? {} : { nextToken }),
+              ...optional('nextToken', nextToken),
             });
             begun = true;
             const cut = until ? page.items.findIndex(until) : -1;
