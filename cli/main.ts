@@ -3,9 +3,15 @@
 // `runFromProcess` is what bin/pam.js calls. Exit codes: 0 success, 1 refused by cloud-pam (or a
 // failed check), 2 usage, configuration, connection and server errors, each as one stderr line.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { COMMANDS, type Command, type CommandContext, type Options, type Values } from './commands.ts';
 import { type CliDeps, type CliIo, DEFAULT_STACK, defaultDeps, type GlobalFlags } from './context.ts';
 import { CliError, EXIT_FAILURE, oneLine, RefusedError, UsageError } from './errors.ts';
+import {
+  type Options,
+  SUBCOMMANDS,
+  type Subcommand,
+  type SubcommandContext,
+  type Values,
+} from './subcommands.ts';
 
 const GLOBAL_OPTIONS: Options = {
   json: { type: 'boolean' },
@@ -25,8 +31,8 @@ const GLOBAL_USAGE = `Global flags:
   -h, --help          help for pam or for one command`;
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.words.join(' ').length));
-  const lines = COMMANDS.map((c) => `  ${c.words.join(' ').padEnd(width)}  ${c.summary}`);
+  const width = Math.max(...SUBCOMMANDS.map((c) => c.words.join(' ').length));
+  const lines = SUBCOMMANDS.map((c) => `  ${c.words.join(' ').padEnd(width)}  ${c.summary}`);
   return [
     'usage: pam <command> [arguments] [flags]',
     '',
@@ -41,19 +47,19 @@ function usage(): string {
   ].join('\n');
 }
 
-function commandUsage(command: Command): string {
+function subcommandUsage(command: Subcommand): string {
   return `usage: pam ${command.usage}\n\n${GLOBAL_USAGE}`;
 }
 
-/** The command whose words start the positionals, longest first (`local clock advance` before `local clock`). */
-function findCommand(positionals: readonly string[]): Command | undefined {
-  const candidates = [...COMMANDS].sort((a, b) => b.words.length - a.words.length);
+/** The subcommand whose words start the positionals, longest first (`local clock advance` before `local clock`). */
+function findSubcommand(positionals: readonly string[]): Subcommand | undefined {
+  const candidates = [...SUBCOMMANDS].sort((a, b) => b.words.length - a.words.length);
   return candidates.find((command) => command.words.every((word, index) => positionals[index] === word));
 }
 
 function allOptions(): Options {
   const options: Options = { ...GLOBAL_OPTIONS };
-  for (const command of COMMANDS) Object.assign(options, command.options);
+  for (const command of SUBCOMMANDS) Object.assign(options, command.options);
   return options;
 }
 
@@ -85,8 +91,8 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = d
       }
       throw new UsageError('missing command (see `pam --help`)');
     }
-    const command = findCommand(loose.positionals);
-    const group = COMMANDS.filter((c) => c.words.length > 1 && c.words[0] === first);
+    const command = findSubcommand(loose.positionals);
+    const group = SUBCOMMANDS.filter((c) => c.words.length > 1 && c.words[0] === first);
     if (!command && group.length > 0) {
       const choices = group.map((c) => `pam ${c.words.join(' ')}`).join(', ');
       if (wantsHelp) {
@@ -111,7 +117,7 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = d
     const { values } = parsed;
     json = values.json === true;
     if (values.help === true) {
-      print(commandUsage(command));
+      print(subcommandUsage(command));
       return 0;
     }
     const args = parsed.positionals.slice(command.words.length);
@@ -133,7 +139,7 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = d
       ...(typeof values.stack === 'string' ? { stack: values.stack } : {}),
       ...(typeof values.profile === 'string' ? { profile: values.profile } : {}),
     };
-    const context: CommandContext = {
+    const context: SubcommandContext = {
       io,
       deps,
       flags,

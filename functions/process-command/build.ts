@@ -6,15 +6,15 @@
 // no AWS clients.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { parseQueueCommand } from '#adapters/lambda-events/queue-records.ts';
-import { deliveryKey, makeProcessCommand, type ProcessOptions, type QueueCommand } from '#app/commands.ts';
+import { parseCommandMessage } from '#adapters/lambda-events/queue-records.ts';
+import { type CommandMessage, deliveryKey, makeProcessCommand, type ProcessOptions } from '#app/commands.ts';
 import type { GrantDeps } from '#app/grants/deps.ts';
 import { auditRefusedSender, type CommandSenders, checkSender } from '#app/senders.ts';
 import { COMMAND_SENDER_REFUSED_METRIC } from '#runtime/metric-names.ts';
 
 /** The section that must run at most once per delivery key (`input.key`). */
 export type ProcessOnce = (
-  input: { readonly key: string; readonly command: QueueCommand },
+  input: { readonly key: string; readonly command: CommandMessage },
   options: ProcessOptions,
 ) => Promise<{ readonly outcome: string }>;
 
@@ -73,7 +73,7 @@ export function buildProcessCommand(
    * too early to wait for in this invocation (DeliveryTooEarlyError, `options.waitUntil`).
    */
   return async function processRecord(record: CommandRecord, options: ProcessOptions) {
-    const command = parseQueueCommand(record.body);
+    const command = parseCommandMessage(record.body);
     logger.appendKeys({
       requestId: command.requestId,
       action: command.action,

@@ -31,10 +31,11 @@ import { makeApplySystemCommand, makeDecideRequest, makeSystemRevoke } from './r
 const requestId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');
 const userId = z.string().min(1).max(64);
 const comment = z.string().max(1000).optional();
+const reason = z.string().max(1000).optional();
 
 const delivery = DeliverySchema;
 
-export const QueueCommandSchema = z.discriminatedUnion('action', [
+export const CommandMessageSchema = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.enum(['approve', 'deny', 'cancel', 'revoke', 'review']),
     requestId,
@@ -48,7 +49,7 @@ export const QueueCommandSchema = z.discriminatedUnion('action', [
     requestId,
     actorId: userId,
     additionalMs: z.number().int().positive(),
-    comment,
+    reason,
     commandId: z.string().max(64).optional(),
     delivery,
   }),
@@ -81,13 +82,13 @@ export const QueueCommandSchema = z.discriminatedUnion('action', [
     delivery,
   }),
 ]);
-export type QueueCommand = z.infer<typeof QueueCommandSchema>;
+export type CommandMessage = z.infer<typeof CommandMessageSchema>;
 
 /**
  * The idempotency key of a command: its action and request, and the sender's id for the occurrence.
  * Two deliveries of one occurrence share it; two senders of the same body never do.
  */
-export function deliveryKey(command: QueueCommand): string {
+export function deliveryKey(command: CommandMessage): string {
   return `${command.action}|${command.requestId}|${canonicalJson(command.delivery)}`;
 }
 
@@ -182,7 +183,7 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
 
   /** An assignment is reported made: believed only when its lease says so and the chain proves the grant. */
   async function assignmentSucceeded(
-    command: Extract<QueueCommand, { action: 'assignment-succeeded' }>,
+    command: Extract<CommandMessage, { action: 'assignment-succeeded' }>,
   ): Promise<CommandResult> {
     const request = await deps.store.get(command.requestId);
     if (!request) throw new NotFoundError(`no request '${command.requestId}'`);
@@ -210,7 +211,7 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
 
   /** Ends the grant version the command names once its end has come (an early one waits or is not due). */
   async function expire(
-    command: Extract<QueueCommand, { action: 'expire' }>,
+    command: Extract<CommandMessage, { action: 'expire' }>,
     options: ProcessOptions,
   ): Promise<CommandResult> {
     const request = await deps.store.get(command.requestId);
@@ -250,7 +251,7 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
     }
   }
 
-  return async (command: QueueCommand, options: ProcessOptions = {}): Promise<CommandResult> => {
+  return async (command: CommandMessage, options: ProcessOptions = {}): Promise<CommandResult> => {
     try {
       switch (command.action) {
         case 'start':
@@ -279,14 +280,12 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
           return { outcome: changed ? 'applied' : 'no-op', request };
         }
         case 'extend': {
-          // The queue's documented field is `comment` (docs/api.md); the use case calls the
-          // extension's text what the API and the audit call it, its `reason`.
           const request = await decideRequest({
             action: 'extend',
             actorId: command.actorId,
             requestId: command.requestId,
             additionalMs: command.additionalMs,
-            ...optional('reason', command.comment),
+            ...optional('reason', command.reason),
           });
           return { outcome: 'applied', request };
         }

@@ -1,7 +1,12 @@
 // shared/app/commands.ts: the commands-queue contract and its dispatcher over in-memory ports
 // (decisions, system commands, early deliveries, refusals that are final, errors that retry).
 import { describe, expect, it } from 'vitest';
-import { DeliveryTooEarlyError, deliveryKey, makeProcessCommand, QueueCommandSchema } from '#app/commands.ts';
+import {
+  CommandMessageSchema,
+  DeliveryTooEarlyError,
+  deliveryKey,
+  makeProcessCommand,
+} from '#app/commands.ts';
 import type { Delivery } from '#app/delivery.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { decide } from '#domain/state-machine.ts';
@@ -41,7 +46,7 @@ describe('the commands queue', () => {
     expect(await h.chain(created.id)).toHaveLength(2);
   });
 
-  it("records an extend command's comment (its documented queue field) as the extension's reason", async () => {
+  it("records an extend command's `reason` as the extension's reason, in the request and on the chain", async () => {
     // Prepare
     const h = harness();
     const created = await h.open(U.eve, PROD_ADMIN);
@@ -55,7 +60,7 @@ describe('the commands queue', () => {
       requestId: created.id,
       actorId: U.eve,
       additionalMs: HOUR,
-      comment: 'migration still running',
+      reason: 'migration still running',
       delivery: API,
     });
 
@@ -329,7 +334,7 @@ describe('the commands queue', () => {
     });
   });
 
-  describe('QueueCommandSchema', () => {
+  describe('CommandMessageSchema', () => {
     const requestId = '01JNQ0000000000000000000AA';
 
     it.each([
@@ -340,7 +345,7 @@ describe('the commands queue', () => {
           requestId,
           actorId: U.eve,
           additionalMs: HOUR,
-          comment: 'x',
+          reason: 'x',
           delivery: API,
         },
         action: 'extend',
@@ -358,7 +363,7 @@ describe('the commands queue', () => {
       },
     ])('accepts a well-formed $action command', ({ body, action }) => {
       // Act
-      const parsed = QueueCommandSchema.safeParse(body);
+      const parsed = CommandMessageSchema.safeParse(body);
 
       // Assess
       expect(parsed.success).toBe(true);
@@ -410,11 +415,32 @@ describe('the commands queue', () => {
       },
     ])('rejects $name naming the field $path', ({ body, path }) => {
       // Act
-      const parsed = QueueCommandSchema.safeParse(body);
+      const parsed = CommandMessageSchema.safeParse(body);
 
       // Assess
       expect(parsed.success).toBe(false);
       expect(parsed.error?.issues.map((issue) => issue.path)).toContainEqual(path);
+    });
+
+    it('refuses an extend carrying `comment`, naming the field: its text is the `reason`', () => {
+      // Prepare
+      const body = {
+        action: 'extend',
+        requestId,
+        actorId: U.eve,
+        additionalMs: HOUR,
+        comment: 'x',
+        delivery: API,
+      };
+
+      // Act
+      const parsed = CommandMessageSchema.safeParse(body);
+
+      // Assess
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues).toEqual([
+        expect.objectContaining({ code: 'unrecognized_keys', keys: ['comment'] }),
+      ]);
     });
 
     it.each([
@@ -422,7 +448,7 @@ describe('the commands queue', () => {
       { body: { action: 'timeout', requestId, actorId: U.alice }, key: 'actorId' },
     ])('rejects the unknown key $key', ({ body, key }) => {
       // Act
-      const parsed = QueueCommandSchema.safeParse(body);
+      const parsed = CommandMessageSchema.safeParse(body);
 
       // Assess
       expect(parsed.success).toBe(false);

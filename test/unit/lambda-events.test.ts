@@ -3,7 +3,7 @@
 // ValidationError that names the field — never the bad text, never the parser's echo of the body;
 // the reconciler's rule event gives the pass its id.
 import { describe, expect, it } from 'vitest';
-import { parseProvisioningMessage, parseQueueCommand } from '#adapters/lambda-events/queue-records.ts';
+import { parseCommandMessage, parseProvisioningMessage } from '#adapters/lambda-events/queue-records.ts';
 import { reconcilePassId } from '#adapters/lambda-events/reconcile-pass.ts';
 import { ValidationError } from '#domain/errors.ts';
 import { ACCOUNTS } from '../support/fakes.ts';
@@ -52,7 +52,7 @@ describe('queue record bodies', () => {
   });
 
   it('names a command’s fields under `command`', () => {
-    const error = refusal(() => parseQueueCommand(JSON.stringify({ action: 'start', requestId: 'nope' })));
+    const error = refusal(() => parseCommandMessage(JSON.stringify({ action: 'start', requestId: 'nope' })));
 
     expect(error.message).toMatch(/^command\.requestId: expected a ULID; command\.delivery: /);
   });
@@ -60,7 +60,7 @@ describe('queue record bodies', () => {
   it('never echoes the body it could not read', () => {
     const secret = 'hunter2-not-json';
 
-    expect(refusal(() => parseQueueCommand(secret)).message).not.toContain(secret);
+    expect(refusal(() => parseCommandMessage(secret)).message).not.toContain(secret);
   });
 });
 

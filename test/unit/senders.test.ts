@@ -1,7 +1,7 @@
 // Which role may send which command (shared/app/senders.ts): the role id of the SenderId decides,
 // never the session name the caller chose.
 import { describe, expect, it } from 'vitest';
-import { QueueCommandSchema } from '#app/commands.ts';
+import { CommandMessageSchema } from '#app/commands.ts';
 import {
   type CommandSenders,
   checkSender,
@@ -46,7 +46,7 @@ describe('checkSender', () => {
   });
 
   it('names a sender for every command the queue schema accepts', () => {
-    const actions = QueueCommandSchema.options.flatMap((option) => {
+    const actions = CommandMessageSchema.options.flatMap((option) => {
       const action = option.shape.action;
       return 'options' in action ? [...action.options] : [action.value];
     });

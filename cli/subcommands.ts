@@ -1,4 +1,4 @@
-// The `pam` commands: each declares its words, flags (node's util.parseArgs), positionals, usage
+// The `pam` subcommands: each declares its words, flags (node's util.parseArgs), positionals, usage
 // and what it runs. Arguments are checked here, before anything leaves the machine, so a typo is a
 // usage error (exit 2) rather than a round trip; the API still validates everything again.
 import { isAbsolute, resolve } from 'node:path';
@@ -36,7 +36,7 @@ import { ApiClient } from './http-client.ts';
 export type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
 
-export interface CommandContext {
+export interface SubcommandContext {
   readonly io: CliIo;
   readonly deps: CliDeps;
   readonly flags: GlobalFlags;
@@ -48,7 +48,7 @@ export interface CommandContext {
   readonly printJson: (value: unknown) => void;
 }
 
-export interface Command {
+export interface Subcommand {
   readonly words: readonly string[];
   readonly summary: string;
   /** Usage line(s) after `pam `, and a short description of the flags. */
@@ -56,7 +56,7 @@ export interface Command {
   readonly options: Options;
   /** Positional argument names; a trailing `?` marks an optional one. */
   readonly positionals: readonly string[];
-  readonly run: (context: CommandContext) => Promise<number>;
+  readonly run: (context: SubcommandContext) => Promise<number>;
 }
 
 const ENTITLEMENT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -125,13 +125,13 @@ function limitOf(values: Values): number | undefined {
   return Number(text);
 }
 
-async function connect(context: CommandContext): Promise<{ mode: Mode; api: ApiClient }> {
+async function connect(context: SubcommandContext): Promise<{ mode: Mode; api: ApiClient }> {
   const mode = resolveMode(context.flags, context.io, context.deps);
   return { mode, api: await apiClient(mode, context.flags, context.io, context.deps) };
 }
 
 /** Prints a request view: the API's document under --json, else the block. */
-function printRequest(context: CommandContext, answer: unknown): number {
+function printRequest(context: SubcommandContext, answer: unknown): number {
   if (context.flags.json) context.printJson(answer);
   else context.print(...requestBlock(parseAnswer(RequestViewSchema, answer, 'a request')));
   return 0;
@@ -184,10 +184,10 @@ function targetAccounts(values: Values): { accountId: string; accountIds?: strin
   return { accountId: first, accountIds: all };
 }
 
-const decisionCommand = (
+const decisionSubcommand = (
   action: 'approve' | 'deny' | 'cancel' | 'revoke' | 'review',
   summary: string,
-): Command => ({
+): Subcommand => ({
   words: [action],
   summary,
   usage: `${action} <id> [--comment <text>]`,
@@ -227,7 +227,7 @@ function clockLine(clock: z.infer<typeof ClockSchema>): string {
   return `clock: ${oneLine(clock.now)} (${relation})`;
 }
 
-async function localApi(context: CommandContext): Promise<ApiClient> {
+async function localApi(context: SubcommandContext): Promise<ApiClient> {
   const mode = resolveMode(context.flags, context.io, context.deps);
   if (mode.kind !== 'local') {
     throw new UsageError(
@@ -245,7 +245,7 @@ async function localApi(context: CommandContext): Promise<ApiClient> {
   });
 }
 
-export const COMMANDS: readonly Command[] = [
+export const SUBCOMMANDS: readonly Subcommand[] = [
   {
     words: ['request'],
     summary: 'ask for an entitlement',
@@ -349,11 +349,11 @@ export const COMMANDS: readonly Command[] = [
       return printRequest(context, await api.call('GET', `/v1/requests/${id}`));
     },
   },
-  decisionCommand('approve', 'approve a pending request (or extension)'),
-  decisionCommand('deny', 'deny a pending request (or extension)'),
-  decisionCommand('cancel', 'cancel your pending or scheduled request'),
-  decisionCommand('revoke', 'end an approved or active grant now'),
-  decisionCommand('review', 'review a break-glass activation'),
+  decisionSubcommand('approve', 'approve a pending request (or extension)'),
+  decisionSubcommand('deny', 'deny a pending request (or extension)'),
+  decisionSubcommand('cancel', 'cancel your pending or scheduled request'),
+  decisionSubcommand('revoke', 'end an approved or active grant now'),
+  decisionSubcommand('review', 'review a break-glass activation'),
   {
     words: ['extend'],
     summary: 'ask for more time on an active grant',
