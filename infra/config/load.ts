@@ -22,6 +22,7 @@ import {
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import { ConfigInvalidError } from '#domain/errors.ts';
 import type { Entitlement, PamConfig } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import { textIssues } from '#domain/text.ts';
 
 const HOUR_MS = 3_600_000;
@@ -197,18 +198,18 @@ function toEntitlement(entitlement: EntitlementOutput, partition: string): Entit
   return {
     id: entitlement.id,
     title: entitlement.title,
-    ...(entitlement.description === undefined ? {} : { description: entitlement.description }),
+    ...optional('description', entitlement.description),
     kind: entitlement.kind,
     target: {
       accounts: entitlement.target.accounts,
       permissionSet: {
         name: permissionSet.name,
-        ...(permissionSet.description === undefined ? {} : { description: permissionSet.description }),
+        ...optional('description', permissionSet.description),
         managedPolicies: permissionSet.managedPolicies.map((policy) =>
           policy.startsWith('arn:') ? policy : `arn:${partition}:iam::aws:policy/${policy}`,
         ),
         customerManagedPolicies: permissionSet.customerManagedPolicies,
-        ...(permissionSet.inlinePolicy === undefined ? {} : { inlinePolicy: permissionSet.inlinePolicy }),
+        ...optional('inlinePolicy', permissionSet.inlinePolicy),
       },
     },
     eligible: entitlement.eligible,
@@ -217,7 +218,7 @@ function toEntitlement(entitlement: EntitlementOutput, partition: string): Entit
     maxTotalDurationMs: entitlement.maxTotalDuration ?? maxDurationMs,
     defaultDurationMs: entitlement.defaultDuration ?? Math.min(HOUR_MS, maxDurationMs),
     requireReason: entitlement.requireReason,
-    ...(entitlement.ticketPattern === undefined ? {} : { ticketPattern: entitlement.ticketPattern }),
+    ...optional('ticketPattern', entitlement.ticketPattern),
     breakGlass: entitlement.breakGlass,
     // Privileged implies strict: omitted means true for a privileged entitlement.
     strictExpiry: entitlement.strictExpiry ?? entitlement.privileged,

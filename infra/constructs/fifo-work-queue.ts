@@ -9,6 +9,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { optional } from '#domain/optional.ts';
 import type { PamFunction } from './pam-function.ts';
 
 export interface FifoWorkQueueProps {
@@ -111,7 +112,7 @@ export class FifoWorkQueue extends Construct {
       eventSourceArn: this.queue.queueArn,
       batchSize: options.batchSize,
       reportBatchItemFailures: true,
-      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+      ...optional('maxConcurrency', options.maxConcurrency),
     });
     fn.addPermissions(
       new PolicyStatement({

@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IdentityCenterConfig } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import {
   type CfnValue,
   WIRING_FILE,
@@ -215,7 +216,7 @@ export function buildWiringManifest(assembly: CloudAssembly, options: BuildWirin
               typeof props.MaximumRetryAttempts === 'number' ? props.MaximumRetryAttempts : -1,
             startingPosition,
             filters,
-            ...(onFailure === undefined ? {} : { onFailure }),
+            ...optional('onFailure', onFailure),
           });
           roots.push({ stack: stack.id, value: [source, onFailure ?? null] });
         } else {
@@ -240,7 +241,7 @@ export function buildWiringManifest(assembly: CloudAssembly, options: BuildWirin
             function: nameOf(fn),
             ...(typeof props.Description === 'string' ? { description: props.Description } : {}),
             ...(typeof props.ScheduleExpression === 'string' ? { schedule: props.ScheduleExpression } : {}),
-            ...(props.EventPattern === undefined ? {} : { eventPattern: props.EventPattern }),
+            ...optional('eventPattern', props.EventPattern),
             ...(typeof retry === 'number' ? { retryAttempts: retry } : {}),
           });
         }

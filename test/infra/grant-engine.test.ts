@@ -10,6 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '#config/load.ts';
 import type { Entitlement, PamConfig } from '#domain/model.ts';
+import { ENV } from '#runtime/env-names.ts';
 import { defineHub, type HubStacks } from '../../infra/app.ts';
 import { foreignAssignmentPattern } from '../../infra/constructs/grant-engine.ts';
 import { idWithinCapability, refersToRole } from './logical-ids.ts';
@@ -386,10 +387,10 @@ describe('work queues', () => {
     const provisioning = onlyIdOf(service, 'AWS::SQS::Queue', 'ProvisioningQueue');
     for (const fn of ['process-command', 'provision-access', 'react-to-change', 'reconcile', 'sweep-drift']) {
       expect(environmentOf(service, fn)).toMatchObject({
-        COMMANDS_QUEUE_URL: { Ref: commands },
-        PROVISIONING_QUEUE_URL: { Ref: provisioning },
-        COMMANDS_QUEUE_ARN: { 'Fn::GetAtt': [commands, 'Arn'] },
-        PROVISIONING_QUEUE_ARN: { 'Fn::GetAtt': [provisioning, 'Arn'] },
+        [ENV.COMMANDS_QUEUE_URL]: { Ref: commands },
+        [ENV.PROVISIONING_QUEUE_URL]: { Ref: provisioning },
+        [ENV.COMMANDS_QUEUE_ARN]: { 'Fn::GetAtt': [commands, 'Arn'] },
+        [ENV.PROVISIONING_QUEUE_ARN]: { 'Fn::GetAtt': [provisioning, 'Arn'] },
       });
     }
     expect(environmentOf(service, 'handle-api').PROVISIONING_QUEUE_URL).toEqual({ Ref: provisioning });
@@ -402,26 +403,29 @@ describe('function environments', () => {
     'POWERTOOLS_SERVICE_NAME',
     'POWERTOOLS_METRICS_NAMESPACE',
     'POWERTOOLS_LOG_LEVEL',
-    'IDENTITY_STORE_ID',
-    'PAM_CONFIG_FILE',
+    ENV.IDENTITY_STORE_ID,
+    ENV.PAM_CONFIG_FILE,
   ];
   // What shared/runtime/grant-deps.ts reads at cold start.
   const grant = [
-    'IDENTITY_CENTER_INSTANCE_ARN',
-    'PERMISSION_SET_ARNS',
-    'COMMANDS_QUEUE_URL',
-    'PROVISIONING_QUEUE_URL',
-    'COMMANDS_QUEUE_ARN',
-    'PROVISIONING_QUEUE_ARN',
-    'SCHEDULER_GROUP_NAME',
-    'SCHEDULER_ROLE_ARN',
-    'SCHEDULES_DLQ_ARN',
+    ENV.IDENTITY_CENTER_INSTANCE_ARN,
+    ENV.PERMISSION_SET_ARNS,
+    ENV.COMMANDS_QUEUE_URL,
+    ENV.PROVISIONING_QUEUE_URL,
+    ENV.COMMANDS_QUEUE_ARN,
+    ENV.PROVISIONING_QUEUE_ARN,
+    ENV.SCHEDULER_GROUP_NAME,
+    ENV.SCHEDULER_ROLE_ARN,
+    ENV.SCHEDULES_DLQ_ARN,
   ];
-  const tables = ['ACCESS_TABLE_NAME', 'AUDIT_TABLE_NAME'];
+  const tables = [ENV.ACCESS_TABLE_NAME, ENV.AUDIT_TABLE_NAME];
   it.each([
     // handle-api's per-caller rate counters live in the idempotency table.
-    ['handle-api', [...tables, 'IDEMPOTENCY_TABLE_NAME', 'PERMISSION_SET_ARNS', 'PROVISIONING_QUEUE_URL']],
-    ['process-command', [...tables, 'IDEMPOTENCY_TABLE_NAME', 'COMMAND_SENDERS', ...grant]],
+    [
+      'handle-api',
+      [...tables, ENV.IDEMPOTENCY_TABLE_NAME, ENV.PERMISSION_SET_ARNS, ENV.PROVISIONING_QUEUE_URL],
+    ],
+    ['process-command', [...tables, ENV.IDEMPOTENCY_TABLE_NAME, ENV.COMMAND_SENDERS, ...grant]],
     ['provision-access', [...tables, ...grant]],
     ['react-to-change', [...tables, ...grant]],
     ['reconcile', [...tables, ...grant]],

@@ -9,6 +9,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '#config/load.ts';
 import type { PamConfig } from '#domain/model.ts';
+import { ENV } from '#runtime/env-names.ts';
 import { defineHub } from '../../infra/app.ts';
 import { participatingGroups } from '../../infra/constructs/requester-access.ts';
 import { functionFolders } from '../support/function-folders.ts';
@@ -256,10 +257,10 @@ describe('hub service stack: functions', () => {
             NODE_OPTIONS: '--enable-source-maps',
             POWERTOOLS_METRICS_NAMESPACE: 'CloudPam',
             POWERTOOLS_LOG_LEVEL: 'INFO',
-            PAM_CONFIG_FILE: 'pam-config.json',
-            IDENTITY_STORE_ID: config.identityCenter.identityStoreId,
-            ACCESS_TABLE_NAME: expect.anything(),
-            AUDIT_TABLE_NAME: expect.anything(),
+            [ENV.PAM_CONFIG_FILE]: 'pam-config.json',
+            [ENV.IDENTITY_STORE_ID]: config.identityCenter.identityStoreId,
+            [ENV.ACCESS_TABLE_NAME]: expect.anything(),
+            [ENV.AUDIT_TABLE_NAME]: expect.anything(),
           },
         },
       });
@@ -286,7 +287,7 @@ describe('hub service stack: functions', () => {
       Environment: {
         Variables: Match.objectLike({
           POWERTOOLS_SERVICE_NAME: 'process-command',
-          IDEMPOTENCY_TABLE_NAME: Match.anyValue(),
+          [ENV.IDEMPOTENCY_TABLE_NAME]: Match.anyValue(),
         }),
       },
     });

@@ -13,6 +13,7 @@ import { makeCreateRequest, makeDecideRequest } from '#app/requests.ts';
 import { verifyChain } from '#domain/audit.ts';
 import { requestChainId } from '#domain/audit-types.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
+import { ENV } from '#runtime/env-names.ts';
 import { FakeClock } from '../support/fakes.ts';
 import { motoClient } from '../support/moto.ts';
 import { createPamWorld, DEV_ACCOUNT, type PamWorld } from '../support/pam-world.ts';
@@ -83,10 +84,10 @@ describe('a flood of refused approvals by a non-approver', () => {
     // approvals finish before each transaction bob's approval sends.
     const clock = new FakeClock('2026-03-02T09:00:20.000Z');
     const env = {
-      ACCESS_TABLE_NAME: world.tables.access,
-      AUDIT_TABLE_NAME: world.tables.audit,
-      IDENTITY_STORE_ID: world.identityStoreId,
-      PAM_CONFIG_FILE: world.configFile,
+      [ENV.ACCESS_TABLE_NAME]: world.tables.access,
+      [ENV.AUDIT_TABLE_NAME]: world.tables.audit,
+      [ENV.IDENTITY_STORE_ID]: world.identityStoreId,
+      [ENV.PAM_CONFIG_FILE]: world.configFile,
     };
     const refusals = makeRefusalLimiter({
       counter: new DynamoRateCounter({ client: world.dynamo, table: world.tables.idempotency }),

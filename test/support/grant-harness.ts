@@ -26,7 +26,9 @@ import type { CreateRequestInput, DecisionInput } from '#app/requests.ts';
 import { MAY_SEND, type SenderRole } from '#app/senders.ts';
 import { formatIsoDuration } from '#domain/duration.ts';
 import type { AccessRequest } from '#domain/model.ts';
+import { optional } from '#domain/optional.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
+import { ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
 import { type AwsProxy, type FaultRule, startAwsProxy } from '../../local/aws-proxy.ts';
 import { LocalClock } from '../../local/clock.ts';
@@ -291,10 +293,10 @@ export async function createGrantHarness(
   const deps = buildGrantDeps(
     buildCoreDeps(
       {
-        ACCESS_TABLE_NAME: world.tables.access,
-        AUDIT_TABLE_NAME: world.tables.audit,
-        IDENTITY_STORE_ID: world.identityStoreId,
-        PAM_CONFIG_FILE: world.configFile,
+        [ENV.ACCESS_TABLE_NAME]: world.tables.access,
+        [ENV.AUDIT_TABLE_NAME]: world.tables.audit,
+        [ENV.IDENTITY_STORE_ID]: world.identityStoreId,
+        [ENV.PAM_CONFIG_FILE]: world.configFile,
       },
       { dynamo: world.dynamo, identityStore: world.identityStore, clock },
     ),
@@ -371,9 +373,9 @@ export async function createGrantHarness(
           accountId: input.accountId,
           ...(input.accountIds ? { accountIds: input.accountIds } : {}),
           ...(input.durationMs === undefined ? {} : { duration: formatIsoDuration(input.durationMs) }),
-          ...(input.reason === undefined ? {} : { reason: input.reason }),
-          ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
-          ...(input.startAt === undefined ? {} : { startAt: input.startAt }),
+          ...optional('reason', input.reason),
+          ...optional('ticket', input.ticket),
+          ...optional('startAt', input.startAt),
         }),
       );
     },

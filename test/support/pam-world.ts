@@ -20,6 +20,7 @@ import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { CommandSenders } from '#app/senders.ts';
 import { parseConfig } from '#config/load.ts';
+import { ENV } from '#runtime/env-names.ts';
 import { type FakeIdentityCenter, startFakeIdentityCenter } from '../../local/fake-identity-center.ts';
 import { createIdentityCenterFixture } from './identity-center.ts';
 import { MOTO_REGION, motoClient, motoEndpoint, testAccountId } from './moto.ts';
@@ -295,22 +296,22 @@ export async function createPamWorld(): Promise<PamWorld> {
     AWS_REGION: MOTO_REGION,
     AWS_ACCESS_KEY_ID: AccessKey.AccessKeyId,
     AWS_SECRET_ACCESS_KEY: AccessKey.SecretAccessKey,
-    ACCESS_TABLE_NAME: tables.access,
-    AUDIT_TABLE_NAME: tables.audit,
-    IDEMPOTENCY_TABLE_NAME: tables.idempotency,
-    IDENTITY_STORE_ID: identityStoreId,
-    PAM_CONFIG_FILE: configFile,
-    IDENTITY_CENTER_INSTANCE_ARN: identityCenter.instanceArn,
+    [ENV.ACCESS_TABLE_NAME]: tables.access,
+    [ENV.AUDIT_TABLE_NAME]: tables.audit,
+    [ENV.IDEMPOTENCY_TABLE_NAME]: tables.idempotency,
+    [ENV.IDENTITY_STORE_ID]: identityStoreId,
+    [ENV.PAM_CONFIG_FILE]: configFile,
+    [ENV.IDENTITY_CENTER_INSTANCE_ARN]: identityCenter.instanceArn,
     AWS_ENDPOINT_URL_SSO_ADMIN: fake.endpoint,
-    PERMISSION_SET_ARNS: JSON.stringify(permissionSetArns),
-    COMMANDS_QUEUE_URL: commandsQueue.url,
-    COMMANDS_QUEUE_ARN: commandsQueue.arn,
-    PROVISIONING_QUEUE_URL: provisioningQueue.url,
-    PROVISIONING_QUEUE_ARN: provisioningQueue.arn,
-    SCHEDULER_GROUP_NAME: SCHEDULE_GROUP,
-    SCHEDULER_ROLE_ARN: roles.scheduler.arn,
-    COMMAND_SENDERS: JSON.stringify(senders),
-    SCHEDULES_DLQ_ARN: scheduleDlq.arn,
+    [ENV.PERMISSION_SET_ARNS]: JSON.stringify(permissionSetArns),
+    [ENV.COMMANDS_QUEUE_URL]: commandsQueue.url,
+    [ENV.COMMANDS_QUEUE_ARN]: commandsQueue.arn,
+    [ENV.PROVISIONING_QUEUE_URL]: provisioningQueue.url,
+    [ENV.PROVISIONING_QUEUE_ARN]: provisioningQueue.arn,
+    [ENV.SCHEDULER_GROUP_NAME]: SCHEDULE_GROUP,
+    [ENV.SCHEDULER_ROLE_ARN]: roles.scheduler.arn,
+    [ENV.COMMAND_SENDERS]: JSON.stringify(senders),
+    [ENV.SCHEDULES_DLQ_ARN]: scheduleDlq.arn,
     POWERTOOLS_SERVICE_NAME: 'test',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -1,6 +1,7 @@
-// The environment contract is written once (shared/runtime/env-names.ts): no other source of the
-// product — functions, shared code, stacks and constructs, the local runtime, the CLI — writes a
-// variable's name as a string or an object key; they use `ENV`, so a rename is a type error.
+// The environment contract is written once (shared/runtime/env-names.ts): no other source — the
+// functions, shared code, stacks and constructs, the local runtime, the CLI, and the tests and
+// benchmarks that set or expect a variable — writes a variable's name as a string or an object key;
+// they use `ENV`, so a rename is a type error.
 // (Property reads such as `env.ACCESS_TABLE_NAME` are typed by the shape they come from.)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -8,8 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { ENV } from '#runtime/env-names.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const PRODUCT = ['functions', 'shared', 'infra', 'local', 'cli'];
+const SOURCES = ['functions', 'shared', 'infra', 'local', 'cli', 'test', 'bench'];
 const CONTRACT = path.join('shared', 'runtime', 'env-names.ts');
+/** This file names the variables to look for them. */
+const SELF = path.join('test', 'unit', 'env-names.test.ts');
 
 function sources(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir)).flatMap((name) => {
@@ -27,11 +30,12 @@ function code(text: string): string {
 describe('environment variable names', () => {
   it('are written only in the contract', () => {
     const offenders: string[] = [];
-    for (const file of PRODUCT.flatMap(sources)) {
-      if (file === CONTRACT) continue;
+    for (const file of SOURCES.flatMap(sources)) {
+      if (file === CONTRACT || file === SELF) continue;
       const text = code(readFileSync(path.join(ROOT, file), 'utf8'));
       for (const name of Object.keys(ENV)) {
-        const written = new RegExp(`(['"\`]${name}['"\`])|(^\\s*${name}\\s*:)`, 'm');
+        // A string, or an object key (at the start of a line or after `{` or `,`).
+        const written = new RegExp(`(['"\`]${name}['"\`])|((^|[{,])\\s*${name}\\s*:)`, 'm');
         if (written.test(text)) offenders.push(`${file}: ${name}`);
       }
     }

@@ -6,6 +6,7 @@
 // `source` picks the schema, so a malformed event is refused with the fields of the kind it claims.
 import { z } from 'zod';
 import type { DriftScope } from '#app/grants/drift.ts';
+import { optional } from '#domain/optional.ts';
 import { parseEvent } from './parse.ts';
 
 const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
@@ -61,8 +62,8 @@ export function driftSweepInput(event: unknown): DriftSweepInput {
   const { scope } = parseEvent(ScopedSweepInput, event, 'input');
   return {
     scope: {
-      ...(scope.accountId === undefined ? {} : { accountId: scope.accountId }),
-      ...(scope.permissionSetArn === undefined ? {} : { permissionSetArn: scope.permissionSetArn }),
+      ...optional('accountId', scope.accountId),
+      ...optional('permissionSetArn', scope.permissionSetArn),
     },
   };
 }
