@@ -4,19 +4,12 @@
 // `pam local clock advance 25h`. Moto deviation worked around: schedules and rules never fire in
 // moto; the runtime fires them on its clock, in time order.
 import { CreateAccountAssignmentCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootE2e, type E2e } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { perFile } from '../support/per-file.ts';
+import { bootE2e } from './support.ts';
 
 const DEV = '333333333333';
-let e2e: E2e;
-
-beforeAll(async () => {
-  e2e = await bootE2e();
-});
-
-afterAll(async () => {
-  await e2e?.stop();
-});
+const e2e = perFile(bootE2e, (booted) => booted.stop());
 
 describe('drift', () => {
   it('removes an assignment created outside cloud-pam after `pam local clock advance 25h`, and audits it', async () => {

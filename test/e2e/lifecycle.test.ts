@@ -8,10 +8,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { requestKey } from '#adapters/aws/tables.ts';
 import { requestChainId } from '#domain/audit-types.ts';
 import { TRY_COMMANDS } from '../../local/start.ts';
-import { bootE2e, type E2e } from './support.ts';
+import { perFile } from '../support/per-file.ts';
+import { bootE2e } from './support.ts';
 
 interface RequestJson {
   id: string;
@@ -23,15 +25,7 @@ interface RequestJson {
 
 const PROD = '444444444444';
 const DEV = '333333333333';
-let e2e: E2e;
-
-beforeAll(async () => {
-  e2e = await bootE2e();
-});
-
-afterAll(async () => {
-  await e2e?.stop();
-});
+const e2e = perFile(bootE2e, (booted) => booted.stop());
 
 describe('a 2-of-2 privileged request, from request to expiry', () => {
   it('needs both approvers, becomes ACTIVE with the assignment in moto, and expires when the clock passes its end', async () => {
@@ -374,7 +368,7 @@ describe('a direct write to the access table', () => {
     await anyone.send(
       new UpdateItemCommand({
         TableName: e2e.runtime.tables.access,
-        Key: { pk: { S: `REQ#${id}` }, sk: { S: 'REQ' } },
+        Key: { pk: { S: requestKey(id).pk }, sk: { S: requestKey(id).sk } },
         UpdateExpression: 'SET #s = :approved',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: { ':approved': { S: 'APPROVED' } },
@@ -424,7 +418,7 @@ describe('each function runs as its own synthesized role, with IAM enforced', ()
         new QueryCommand({
           TableName: e2e.runtime.tables.access,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: 'REQ#none' } },
+          ExpressionAttributeValues: { ':pk': { S: requestKey('none').pk } },
         }),
       )
       .then(
@@ -435,7 +429,7 @@ describe('each function runs as its own synthesized role, with IAM enforced', ()
       .send(
         new PutItemCommand({
           TableName: e2e.runtime.tables.access,
-          Item: { pk: { S: 'REQ#forged' }, sk: { S: 'REQ' } },
+          Item: { pk: { S: requestKey('forged').pk }, sk: { S: requestKey('forged').sk } },
         }),
       )
       .then(

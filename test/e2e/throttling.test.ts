@@ -5,20 +5,13 @@
 // runtime, whose gateway throttles each method with the stage's MethodSettings from the synthesized
 // template, on the runtime's clock: the clock is frozen while the flood runs, so no bucket refills
 // and no window ends unless the test moves it, and every count below is exact.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LOCAL_USER_HEADER } from '../../local/markers.ts';
-import { bootE2e, type E2e } from './support.ts';
+import { perFile } from '../support/per-file.ts';
+import { bootE2e } from './support.ts';
 
 const DEV = '333333333333';
-let e2e: E2e;
-
-beforeAll(async () => {
-  e2e = await bootE2e();
-});
-
-afterAll(async () => {
-  await e2e?.stop();
-});
+const e2e = perFile(bootE2e, (booted) => booted.stop());
 
 interface Answer {
   readonly status: number;

@@ -1,48 +1,25 @@
-// Template assertions on the grant engine in the hub service stack: the managed permission sets, who
-// may assign what where, the two work queues and who may send to them, the event sources, the
-// scheduler's role, the reconciler and drift triggers, alarms and the dashboard. Functions are not
-// bundled here (hub-config.test.ts bundles and cold-starts them).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_KEY_PREFIX } from '#adapters/aws/tables.ts';
+import { GRANT_METRICS } from '#app/grants/deps.ts';
 import { loadConfigFile } from '#config/load.ts';
 import type { Entitlement, PamConfig } from '#domain/model.ts';
 import { ENV } from '#runtime/env-names.ts';
-import { defineHub, type HubStacks } from '../../infra/app.ts';
 import { foreignAssignmentPattern } from '../../infra/constructs/grant-engine.ts';
-import { idWithinCapability, refersToRole } from './logical-ids.ts';
+import {
+  asArray,
+  flatten,
+  idWithinCapability,
+  type Json,
+  type Statement,
+  statementsOfRole,
+  synthHub,
+} from './templates.ts';
 
-type Json = Record<string, unknown>;
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Json };
+/** Template assertions need only the wiring: functions are not bundled here. */
+const synth = (config: PamConfig) => synthHub(config, { bundle: false });
+
 type Resource = { Type: string; Properties: Json; DependsOn?: string[] };
-
-const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
-
-/** Renders `Fn::Join`, `Ref` and `Fn::GetAtt` as one string (`${Ref}`, `<Id.Attr>`), recursively. */
-function flatten(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(flatten);
-  if (value === null || typeof value !== 'object') return value;
-  const object = value as Json;
-  if ('Ref' in object) return `\${${String(object.Ref)}}`;
-  const getAtt = object['Fn::GetAtt'] as [string, string] | undefined;
-  if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
-  const join = object['Fn::Join'] as [string, unknown[]] | undefined;
-  if (join) return join[1].map((part) => String(flatten(part))).join(join[0]);
-  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, flatten(v)]));
-}
-
-function synth(config: PamConfig): HubStacks & { template: Template } {
-  const app = new App({
-    outdir: mkdtempSync(path.join(tmpdir(), 'cloud-pam-cdk-')),
-    builtinCloudFormationValidation: false,
-    context: { 'aws:cdk:bundling-stacks': [] },
-  });
-  const stacks = defineHub(app, config, { region: 'eu-west-1' });
-  return { ...stacks, template: Template.fromStack(stacks.service) };
-}
 
 /** Logical ids of the resources of `type` whose id (within its capability) starts with `prefix`. */
 function idsOf(template: Template, type: string, prefix: string): string[] {
@@ -53,13 +30,6 @@ function onlyIdOf(template: Template, type: string, prefix: string): string {
   const ids = idsOf(template, type, prefix);
   expect(ids, `${type} ${prefix}*`).toHaveLength(1);
   return ids[0] as string;
-}
-
-/** Every statement of every AWS::IAM::Policy attached to the role whose logical id starts with `rolePrefix`. */
-function statementsOfRole(template: Template, rolePrefix: string): Statement[] {
-  return (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
-    .filter((policy) => refersToRole(policy.Properties.Roles, rolePrefix))
-    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
 function rolesWithAction(template: Template, action: string): string[] {
@@ -223,20 +193,23 @@ describe('Identity Center permissions', () => {
   });
 
   it.each([
-    ['HandleApi', [['dynamodb:PutItem', ['REQ#*']]]],
-    ['ProcessCommand', [['dynamodb:PutItem', ['REQ#*']]]],
+    ['HandleApi', [['dynamodb:PutItem', [`${ACCESS_KEY_PREFIX.request}*`]]]],
+    ['ProcessCommand', [['dynamodb:PutItem', [`${ACCESS_KEY_PREFIX.request}*`]]]],
     [
       'ProvisionAccess',
       [
-        ['dynamodb:PutItem', ['TUPLE#*', 'DENY#*', 'SEEN#*']],
-        ['dynamodb:DeleteItem', ['SEEN#*']],
+        [
+          'dynamodb:PutItem',
+          [`${ACCESS_KEY_PREFIX.tuple}*`, `${ACCESS_KEY_PREFIX.deny}*`, `${ACCESS_KEY_PREFIX.sighting}*`],
+        ],
+        ['dynamodb:DeleteItem', [`${ACCESS_KEY_PREFIX.sighting}*`]],
       ],
     ],
     [
       'SweepDrift',
       [
-        ['dynamodb:PutItem', ['TUPLE#*', 'SEEN#*']],
-        ['dynamodb:DeleteItem', ['SEEN#*']],
+        ['dynamodb:PutItem', [`${ACCESS_KEY_PREFIX.tuple}*`, `${ACCESS_KEY_PREFIX.sighting}*`]],
+        ['dynamodb:DeleteItem', [`${ACCESS_KEY_PREFIX.sighting}*`]],
       ],
     ],
     ['Reconcile', []],
@@ -470,7 +443,7 @@ describe('access table stream', () => {
     const filters = ((mapping as Resource).Properties.FilterCriteria as { Filters: { Pattern: string }[] })
       .Filters;
     expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
-      { dynamodb: { Keys: { pk: { S: [{ prefix: 'REQ#' }] } } } },
+      { dynamodb: { Keys: { pk: { S: [{ prefix: ACCESS_KEY_PREFIX.request }] } } } },
     ]);
     // Lambda checks the role can read the stream when the mapping is created.
     expect(mapping?.DependsOn).toContain(onlyIdOf(service, 'AWS::IAM::Policy', 'ReactToChangePermissions'));
@@ -658,10 +631,10 @@ describe('alarms and dashboard', () => {
   );
 
   it.each([
-    ['RevocationFailed', 'provision-access'],
-    ['RevocationFailed', 'process-command'],
-    ['DriftDetected', 'sweep-drift'],
-    ['DenyFallback', 'provision-access'],
+    [GRANT_METRICS.revocationFailed, 'provision-access'],
+    [GRANT_METRICS.revocationFailed, 'process-command'],
+    [GRANT_METRICS.driftDetected, 'sweep-drift'],
+    [GRANT_METRICS.denyFallback, 'provision-access'],
   ])('alarms on any %s from %s', (metric, emitter) => {
     service.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'CloudPam',
@@ -676,7 +649,7 @@ describe('alarms and dashboard', () => {
   it('alarms when a permission set’s role policy reaches 80 % of its 10,240-character budget', () => {
     service.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'CloudPam',
-      MetricName: 'InlinePolicyBudgetUsed',
+      MetricName: GRANT_METRICS.inlinePolicyBudgetUsed,
       Dimensions: [{ Name: 'service', Value: 'provision-access' }],
       Statistic: 'Maximum',
       Threshold: 80,
@@ -693,12 +666,12 @@ describe('alarms and dashboard', () => {
     const search = (metric: string, stat: string) =>
       `SEARCH('{CloudPam,service} MetricName=\\"${metric}\\"', '${stat}', 300)`;
     for (const [metric, stat] of [
-      ['GrantActivated', 'Sum'],
-      ['GrantExpired', 'Sum'],
-      ['GrantRevoked', 'Sum'],
-      ['RevocationFailed', 'Sum'],
-      ['DriftDetected', 'Sum'],
-      ['ProvisioningLatency', 'p99'],
+      [GRANT_METRICS.grantActivated, 'Sum'],
+      [GRANT_METRICS.grantExpired, 'Sum'],
+      [GRANT_METRICS.grantRevoked, 'Sum'],
+      [GRANT_METRICS.revocationFailed, 'Sum'],
+      [GRANT_METRICS.driftDetected, 'Sum'],
+      [GRANT_METRICS.provisioningLatency, 'p99'],
     ] as const) {
       expect(body).toContain(search(metric, stat));
     }

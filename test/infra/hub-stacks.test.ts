@@ -1,28 +1,20 @@
-// Template assertions on the hub stacks synthesized (handlers bundled) from the example config:
-// encryption, retention, IAM scoping, the /v1 resource policy, the PamRequester permission set and
-// the alarms. One synth for the whole file.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '#config/load.ts';
 import type { PamConfig } from '#domain/model.ts';
 import { ENV } from '#runtime/env-names.ts';
-import { defineHub } from '../../infra/app.ts';
+import { REJECTION_AUDIT_FAILED_METRIC } from '#runtime/metric-names.ts';
 import { participatingGroups } from '../../infra/constructs/requester-access.ts';
 import { functionFolders } from '../support/function-folders.ts';
-import { idWithinCapability, refersToRole } from './logical-ids.ts';
-
-type Json = Record<string, unknown>;
-type Statement = {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Json;
-  Principal?: unknown;
-};
+import {
+  asArray,
+  flatten,
+  idWithinCapability,
+  type Json,
+  type Statement,
+  statementsOfRole,
+  synthHub,
+} from './templates.ts';
 
 let config: PamConfig;
 let data: Template;
@@ -31,42 +23,11 @@ let service: Template;
 beforeAll(() => {
   // Prepare
   config = loadConfigFile('infra/config/example.yaml');
-  // CDK's built-in CloudFormation validation is slow; hub-compliance.test.ts runs it (and cfn-lint).
-  const app = new App({
-    outdir: mkdtempSync(path.join(tmpdir(), 'cloud-pam-cdk-')),
-    builtinCloudFormationValidation: false,
-  });
-  const stacks = defineHub(app, config, { region: 'eu-west-1' });
   // Act
-  app.synth();
-  data = Template.fromStack(stacks.data);
-  service = Template.fromStack(stacks.service);
+  const hub = synthHub(config, { bundle: true });
+  data = hub.dataTemplate;
+  service = hub.template;
 });
-
-const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
-
-/** Renders `Fn::Join` of literals and `Ref`s as one string (`${AWS::Partition}`), recursively. */
-function flatten(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(flatten);
-  if (value === null || typeof value !== 'object') return value;
-  const object = value as Json;
-  if ('Ref' in object) return `\${${String(object.Ref)}}`;
-  const join = object['Fn::Join'] as [string, unknown[]] | undefined;
-  if (join) return join[1].map((part) => String(flatten(part))).join(join[0]);
-  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, flatten(v)]));
-}
-
-/** The statements of every AWS::IAM::Policy attached to the role whose logical id starts with `rolePrefix`. */
-function statementsOfRole(template: Template, rolePrefix: string): Statement[] {
-  const policies = template.findResources('AWS::IAM::Policy');
-  return Object.values(policies)
-    .filter((policy) => refersToRole((policy as { Properties: Json }).Properties.Roles, rolePrefix))
-    .flatMap(
-      (policy) =>
-        (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
-          .Statement,
-    );
-}
 
 function logicalIdOf(template: Template, type: string, props: Json): string {
   const ids = Object.keys(template.findResources(type, { Properties: props }));
@@ -383,7 +344,7 @@ describe('hub service stack: functions', () => {
   it('alarms when a refused action could not be audited', () => {
     for (const service_ of ['handle-api', 'process-command']) {
       service.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: 'RejectionAuditFailed',
+        MetricName: REJECTION_AUDIT_FAILED_METRIC,
         Namespace: 'CloudPam',
         Dimensions: [{ Name: 'service', Value: service_ }],
         AlarmActions: Match.anyValue(),

@@ -4,6 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { describe, it } from 'vitest';
+import { RECONCILE_WORK_LEFT_METRIC } from '#runtime/metric-names.ts';
 import { PamAlarms } from '../../infra/constructs/pam-alarms.ts';
 
 describe('PamAlarms.watchReconcileWorkLeft', () => {
@@ -13,12 +14,12 @@ describe('PamAlarms.watchReconcileWorkLeft', () => {
     const alarms = new PamAlarms(stack, 'Alarms', { encryptionKey: new Key(stack, 'Key') });
 
     // Act
-    alarms.watchReconcileWorkLeft('ReconcileWorkLeft', 'reconcile');
+    alarms.watchReconcileWorkLeft(RECONCILE_WORK_LEFT_METRIC, 'reconcile');
 
     // Assess
     Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'CloudPam',
-      MetricName: 'ReconcileWorkLeft',
+      MetricName: RECONCILE_WORK_LEFT_METRIC,
       Dimensions: [{ Name: 'service', Value: 'reconcile' }],
       Period: 300,
       Statistic: 'Minimum',

@@ -13,6 +13,7 @@ import { monotonicFactory } from 'ulid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAccessStore } from '#adapters/aws/dynamo-access-store.ts';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
+import { requestKey } from '#adapters/aws/tables.ts';
 import { verifyChain } from '#domain/audit.ts';
 import { type AuditDraft, requestChainId } from '#domain/audit-types.ts';
 import { AuditWriteError, ConcurrentModificationError, ValidationError } from '#domain/errors.ts';
@@ -341,18 +342,15 @@ describe('lists', () => {
   it.each([
     ['not base64url', '%%%'],
     ['not JSON', Buffer.from('{nope').toString('base64url')],
-    ['an array', forged(['REQ#1'])],
-    ['a key with a missing attribute', forged({ pk: 'REQ#1', sk: 'REQ', requesterId: 'x' })],
+    ['an array', forged([requestKey('1').pk])],
+    ['a key with a missing attribute', forged({ ...requestKey('1'), requesterId: 'x' })],
     [
       'a key with an extra attribute',
-      forged({ pk: 'REQ#1', sk: 'REQ', requesterId: 'x', createdAt: 'y', status: 'PENDING' }),
+      forged({ ...requestKey('1'), requesterId: 'x', createdAt: 'y', status: 'PENDING' }),
     ],
-    ['a key with a non-string value', forged({ pk: 'REQ#1', sk: 'REQ', requesterId: 'x', createdAt: 1 })],
+    ['a key with a non-string value', forged({ ...requestKey('1'), requesterId: 'x', createdAt: 1 })],
     ['a key of another item type', forged({ pk: 'HEAD#1', sk: 'X', requesterId: 'x', createdAt: 'y' })],
-    [
-      'another requester’s key',
-      forged({ pk: 'REQ#1', sk: 'REQ', requesterId: 'someone-else', createdAt: 'y' }),
-    ],
+    ['another requester’s key', forged({ ...requestKey('1'), requesterId: 'someone-else', createdAt: 'y' })],
     ['an over-long token', 'A'.repeat(5000)],
   ])('refuses a nextToken that is %s with a ValidationError', async (_name, nextToken) => {
     await expect(store.listByRequester(requesterId, { nextToken })).rejects.toBeInstanceOf(ValidationError);

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
 import { DynamoAccessStore } from '#adapters/aws/dynamo-access-store.ts';
 import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import type { TableNames } from '#adapters/aws/tables.ts';
+import { ACCESS_KEY_PREFIX, requestKey, type TableNames } from '#adapters/aws/tables.ts';
 import type { CoreDeps } from '#app/deps.ts';
 import {
   makeActivateBreakGlass,
@@ -177,7 +177,7 @@ async function storedRecord(names: TableNames, requestId: string): Promise<Recor
   const { Item } = await doc.send(
     new GetCommand({
       TableName: names.access,
-      Key: { pk: `REQ#${requestId}`, sk: 'REQ' },
+      Key: requestKey(requestId),
       ConsistentRead: true,
     }),
   );
@@ -328,7 +328,11 @@ describe('pam audit verify (moto): every request record is proven by its chain',
     ]);
     expect(extended.grant?.grantVersion).toBe(2);
     // The table's other items (tuple leases, drift sightings, deny records) are not requests.
-    for (const pk of ['TUPLE#u#333333333333#ps', 'SEEN#k', 'DENY#d']) {
+    for (const pk of [
+      `${ACCESS_KEY_PREFIX.tuple}u#333333333333#ps`,
+      `${ACCESS_KEY_PREFIX.sighting}k`,
+      `${ACCESS_KEY_PREFIX.deny}d`,
+    ]) {
       await doc.send(
         new PutCommand({
           TableName: core.names.access,
@@ -363,7 +367,7 @@ describe('pam audit verify (moto): every request record is proven by its chain',
     await doc.send(
       new UpdateCommand({
         TableName: core.names.access,
-        Key: { pk: `REQ#${updated.id}`, sk: 'REQ' },
+        Key: requestKey(updated.id),
         UpdateExpression: 'SET #status = :approved',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':approved': 'APPROVED' },
@@ -437,7 +441,7 @@ describe('pam audit verify (moto): every request record is proven by its chain',
     await doc.send(
       new UpdateCommand({
         TableName: core.names.access,
-        Key: { pk: `REQ#${extended.id}`, sk: 'REQ' },
+        Key: requestKey(extended.id),
         UpdateExpression: 'SET #grant.#expiresAt = :pushed, #grant.#version = :version',
         ExpressionAttributeNames: {
           '#grant': 'grant',
@@ -469,7 +473,7 @@ describe('pam audit verify (moto): every request record is proven by its chain',
     await doc.send(
       new PutCommand({
         TableName: core.names.access,
-        Item: { ...record, pk: `REQ#${orphanId}`, id: orphanId },
+        Item: { ...record, pk: requestKey(orphanId).pk, id: orphanId },
       }),
     );
     // Act

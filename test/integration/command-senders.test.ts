@@ -4,30 +4,22 @@
 // (shared/app/senders.ts). A refused command changes nothing, is audited on the `system` chain and is
 // not retried.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import { ulidGenerator } from '#adapters/system.ts';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '#app/delivery.ts';
 import type { AccessRequest } from '#domain/model.ts';
-import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
-import { createPamWorld, DEV_ACCOUNT, type PamWorld } from '../support/pam-world.ts';
+import { createGrantHarness } from '../support/grant-harness.ts';
+import { auditLogOf, createPamWorld, DEV_ACCOUNT } from '../support/pam-world.ts';
+import { perFile } from '../support/per-file.ts';
 
-let world: PamWorld;
-let h: GrantHarness;
-let audit: DynamoAuditLog;
 let passes = 0;
 const HOUR = 3_600_000;
 
-beforeAll(async () => {
-  world = await createPamWorld();
-  h = await createGrantHarness(world);
-  audit = new DynamoAuditLog({ client: world.dynamo, auditTable: world.tables.audit, ids: ulidGenerator() });
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await world?.stop();
-});
+const world = perFile(createPamWorld, (w) => w.stop());
+const h = perFile(
+  () => createGrantHarness(world),
+  (harness) => harness.stop(),
+);
+const audit = perFile(() => auditLogOf(world));
 
 const stored = async (id: string) => (await h.deps.store.get(id)) as AccessRequest;
 const delivery = (): Delivery => ({ by: 'reconciler', pass: `pass-${++passes}` }) as Delivery;

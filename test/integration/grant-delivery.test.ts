@@ -11,30 +11,23 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import { ulidGenerator } from '#adapters/system.ts';
+import { describe, expect, it } from 'vitest';
+import { requestKey } from '#adapters/aws/tables.ts';
 import { requestChainId } from '#domain/audit-types.ts';
 import type { AccessRequest } from '#domain/model.ts';
-import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
-import { createPamWorld, DEV_ACCOUNT, type PamWorld, SCHEDULE_GROUP } from '../support/pam-world.ts';
+import { createGrantHarness } from '../support/grant-harness.ts';
+import { auditLogOf, createPamWorld, DEV_ACCOUNT, SCHEDULE_GROUP } from '../support/pam-world.ts';
+import { perFile } from '../support/per-file.ts';
 
-let world: PamWorld;
-let h: GrantHarness;
-let audit: DynamoAuditLog;
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
-beforeAll(async () => {
-  world = await createPamWorld();
-  h = await createGrantHarness(world);
-  audit = new DynamoAuditLog({ client: world.dynamo, auditTable: world.tables.audit, ids: ulidGenerator() });
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await world?.stop();
-});
+const world = perFile(createPamWorld, (w) => w.stop());
+const h = perFile(
+  () => createGrantHarness(world),
+  (harness) => harness.stop(),
+);
+const audit = perFile(() => auditLogOf(world));
 
 async function stored(id: string): Promise<AccessRequest> {
   return (await h.deps.store.get(id)) as AccessRequest;
@@ -289,7 +282,11 @@ describe('no poison record stops its event source', () => {
     await world.dynamo.send(
       new PutItemCommand({
         TableName: world.tables.access,
-        Item: { pk: { S: 'REQ#POISON' }, sk: { S: 'REQ' }, status: { S: 'NOT-A-STATUS' } },
+        Item: {
+          pk: { S: requestKey('POISON').pk },
+          sk: { S: requestKey('POISON').sk },
+          status: { S: 'NOT-A-STATUS' },
+        },
       }),
     );
     const request = await approvedDevRequest();

@@ -15,26 +15,21 @@
 
 import { randomUUID } from 'node:crypto';
 import { CreateGroupMembershipCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { denyRemovalTimes } from '#domain/deny-policy.ts';
 import { type AccessRequest, REQUEST_STATUSES, targetAccounts } from '#domain/model.ts';
 import { loadBundledConfig } from '#runtime/bundled-config.ts';
-import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
-import { createPamWorld, DEV_ACCOUNT, DEV2_ACCOUNT, type PamWorld } from '../support/pam-world.ts';
+import { createGrantHarness } from '../support/grant-harness.ts';
+import { createPamWorld, DEV_ACCOUNT, DEV2_ACCOUNT } from '../support/pam-world.ts';
+import { perFile } from '../support/per-file.ts';
 
-let world: PamWorld;
-let h: GrantHarness;
 const HOUR = 3_600_000;
 
-beforeAll(async () => {
-  world = await createPamWorld();
-  h = await createGrantHarness(world);
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await world?.stop();
-});
+const world = perFile(createPamWorld, (w) => w.stop());
+const h = perFile(
+  () => createGrantHarness(world),
+  (harness) => harness.stop(),
+);
 
 async function allRequests(): Promise<AccessRequest[]> {
   const all: AccessRequest[] = [];

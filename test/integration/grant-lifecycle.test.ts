@@ -8,37 +8,23 @@
 // - schedules never fire: the event sources fire them when the harness clock reaches them.
 // - IN_PROGRESS and FAILED never happen on moto: the harness's proxy injects them.
 import { CreateAccountAssignmentCommand } from '@aws-sdk/client-sso-admin';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import { ulidGenerator } from '#adapters/system.ts';
+import { describe, expect, it } from 'vitest';
 import type { DriftReport } from '#app/grants/drift.ts';
 import type { ReconcileReport } from '#app/grants/reconcile.ts';
 import { verifyChain } from '#domain/audit.ts';
 import type { AccessRequest } from '#domain/model.ts';
-import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
-import {
-  createPamWorld,
-  DEV_ACCOUNT,
-  DEV2_ACCOUNT,
-  type PamWorld,
-  PROD_ACCOUNT,
-} from '../support/pam-world.ts';
+import { createGrantHarness } from '../support/grant-harness.ts';
+import { auditLogOf, createPamWorld, DEV_ACCOUNT, DEV2_ACCOUNT, PROD_ACCOUNT } from '../support/pam-world.ts';
+import { perFile } from '../support/per-file.ts';
 
-let world: PamWorld;
-let h: GrantHarness;
-let audit: DynamoAuditLog;
 const HOUR = 3_600_000;
 
-beforeAll(async () => {
-  world = await createPamWorld();
-  h = await createGrantHarness(world);
-  audit = new DynamoAuditLog({ client: world.dynamo, auditTable: world.tables.audit, ids: ulidGenerator() });
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await world?.stop();
-});
+const world = perFile(createPamWorld, (w) => w.stop());
+const h = perFile(
+  () => createGrantHarness(world),
+  (harness) => harness.stop(),
+);
+const audit = perFile(() => auditLogOf(world));
 
 async function assigned(
   accountId: string,

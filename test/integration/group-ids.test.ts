@@ -23,11 +23,17 @@ import {
   UpdateGroupCommand,
 } from '@aws-sdk/client-identitystore';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import { ulidGenerator } from '#adapters/system.ts';
+import type { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
 import { loadBundledConfig } from '#runtime/bundled-config.ts';
 import { motoAccount, motoClientConfig, motoEndpoint } from '../support/moto.ts';
-import { apiClient, createPamWorld, DEV_ACCOUNT, type PamWorld, PROD_ACCOUNT } from '../support/pam-world.ts';
+import {
+  apiClient,
+  auditLogOf,
+  createPamWorld,
+  DEV_ACCOUNT,
+  type PamWorld,
+  PROD_ACCOUNT,
+} from '../support/pam-world.ts';
 
 type RequestBody = {
   id: string;
@@ -184,11 +190,7 @@ beforeAll(async () => {
   identityStore.middlewareStack.use(
     motoAccount(world.accountId) as Parameters<typeof identityStore.middlewareStack.use>[0],
   );
-  auditLog = new DynamoAuditLog({
-    client: world.dynamo,
-    auditTable: world.tables.audit,
-    ids: ulidGenerator(),
-  });
+  auditLog = auditLogOf(world);
   configuredGroupIds = loadBundledConfig(world.configFile).identityCenter.groupIds;
 });
 

@@ -23,6 +23,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_KEY_PREFIX, requestKey } from '#adapters/aws/tables.ts';
 import { LocalClock } from '../../local/clock.ts';
 import { EventSources, type EventSourcesOptions } from '../../local/event-sources.ts';
 import { motoClient, testAccountId } from '../support/moto.ts';
@@ -257,7 +258,8 @@ describe('DynamoDB stream event source', () => {
       }),
     );
     const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: 'streamed' }));
-    for (const pk of ['REQ#1', 'TUPLE#x', 'REQ#2', 'REQ#3'])
+    const [one, two, three] = [requestKey('1').pk, requestKey('2').pk, requestKey('3').pk];
+    for (const pk of [one, `${ACCESS_KEY_PREFIX.tuple}x`, two, three])
       await dynamo.send(new PutItemCommand({ TableName: 'streamed', Item: { pk: { S: pk } } }));
     const failures = await queue('stream-failures', false);
     const seen: string[] = [];
@@ -272,7 +274,9 @@ describe('DynamoDB stream event source', () => {
             reportBatchItemFailures: true,
             maxRetryAttempts: 2,
             startingPosition: 'TRIM_HORIZON',
-            filters: [JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'REQ#' }] } } } })],
+            filters: [
+              JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: ACCESS_KEY_PREFIX.request }] } } } }),
+            ],
             onFailureQueueUrl: failures.url,
           },
         ],
@@ -282,7 +286,7 @@ describe('DynamoDB stream event source', () => {
           event as { Records: { dynamodb: { Keys: { pk: { S: string } }; SequenceNumber: string } }[] }
         ).Records;
         seen.push(records.map((r) => r.dynamodb.Keys.pk.S).join(','));
-        const poison = records.find((r) => r.dynamodb.Keys.pk.S === 'REQ#2');
+        const poison = records.find((r) => r.dynamodb.Keys.pk.S === two);
         return { batchItemFailures: poison ? [{ itemIdentifier: poison.dynamodb.SequenceNumber }] : [] };
       },
     );
@@ -291,7 +295,7 @@ describe('DynamoDB stream event source', () => {
     await source.settle();
 
     // Assess: TUPLE# never delivered; REQ#2 tried 1 + 2 times, then sent to the failure queue; REQ#3 delivered.
-    expect(seen).toEqual(['REQ#1,REQ#2,REQ#3', 'REQ#2,REQ#3', 'REQ#2,REQ#3', 'REQ#3']);
+    expect(seen).toEqual([`${one},${two},${three}`, `${two},${three}`, `${two},${three}`, `${three}`]);
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: failures.url, MaxNumberOfMessages: 10 }),
     );

@@ -3,33 +3,21 @@
 // DynamoDB idempotency table — fed by the SQS event-source emulation `make start` uses, from the
 // FIFO commands queue (MessageGroupId = request id) with its dead-letter queue.
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import { ulidGenerator } from '#adapters/system.ts';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '#app/delivery.ts';
 import { requestChainId } from '#domain/audit-types.ts';
-import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
-import { createPamWorld, DEV_ACCOUNT, type PamWorld } from '../support/pam-world.ts';
+import { createGrantHarness } from '../support/grant-harness.ts';
+import { auditLogOf, createPamWorld, DEV_ACCOUNT } from '../support/pam-world.ts';
+import { perFile } from '../support/per-file.ts';
 
-let world: PamWorld;
-let h: GrantHarness;
-let auditLog: DynamoAuditLog;
 let sequence = 0;
 
-beforeAll(async () => {
-  world = await createPamWorld();
-  h = await createGrantHarness(world, { functions: ['handle-api', 'process-command'] });
-  auditLog = new DynamoAuditLog({
-    client: world.dynamo,
-    auditTable: world.tables.audit,
-    ids: ulidGenerator(),
-  });
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await world?.stop();
-});
+const world = perFile(createPamWorld, (w) => w.stop());
+const h = perFile(
+  () => createGrantHarness(world, { functions: ['handle-api', 'process-command'] }),
+  (harness) => harness.stop(),
+);
+const auditLog = perFile(() => auditLogOf(world));
 
 /** A fresh ingress delivery (an API Gateway request id). */
 function delivery(): Delivery {

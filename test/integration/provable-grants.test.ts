@@ -11,35 +11,28 @@ import {
 } from '@aws-sdk/client-identitystore';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
-import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import { ulidGenerator } from '#adapters/system.ts';
+import { requestKey } from '#adapters/aws/tables.ts';
 import { tupleGroup } from '#app/grants/tuples.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { loadBundledConfig } from '#runtime/bundled-config.ts';
 import { defaultDeps } from '../../cli/context.ts';
 import { runCliWith } from '../support/cli-run.ts';
-import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
+import { createGrantHarness } from '../support/grant-harness.ts';
 import { MOTO_REGION, motoEndpoint } from '../support/moto.ts';
-import { createPamWorld, DEV_ACCOUNT, type PamWorld, PROD_ACCOUNT } from '../support/pam-world.ts';
+import { auditLogOf, createPamWorld, DEV_ACCOUNT, PROD_ACCOUNT } from '../support/pam-world.ts';
+import { perFile } from '../support/per-file.ts';
 
-let world: PamWorld;
-let h: GrantHarness;
-let audit: DynamoAuditLog;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-beforeAll(async () => {
-  world = await createPamWorld();
-  h = await createGrantHarness(world);
-  audit = new DynamoAuditLog({ client: world.dynamo, auditTable: world.tables.audit, ids: ulidGenerator() });
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await world?.stop();
-});
+const world = perFile(createPamWorld, (w) => w.stop());
+const h = perFile(
+  () => createGrantHarness(world),
+  (harness) => harness.stop(),
+);
+const audit = perFile(() => auditLogOf(world));
 
 async function stored(id: string): Promise<AccessRequest> {
   return (await h.deps.store.get(id)) as AccessRequest;
@@ -67,7 +60,7 @@ async function directWrite(requestId: string, set: Record<string, unknown>): Pro
   await documentClient(world.dynamo).send(
     new UpdateCommand({
       TableName: world.tables.access,
-      Key: { pk: `REQ#${requestId}`, sk: 'REQ' },
+      Key: requestKey(requestId),
       UpdateExpression: `SET ${names.map((_, i) => `#k${i} = :v${i}`).join(', ')}`,
       ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#k${i}`, name])),
       ExpressionAttributeValues: Object.fromEntries(names.map((name, i) => [`:v${i}`, set[name]])),

@@ -10,40 +10,28 @@ import { CreateGroupMembershipCommand, CreateUserCommand } from '@aws-sdk/client
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CreateAccountAssignmentCommand } from '@aws-sdk/client-sso-admin';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
-import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
+import { requestKey } from '#adapters/aws/tables.ts';
 import { ulidGenerator } from '#adapters/system.ts';
 import { permissionSetGroup } from '#app/grants/tuples.ts';
 import { policySize, ROLE_INLINE_POLICY_LIMIT, readDenies } from '#domain/deny-policy.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { loadBundledConfig } from '#runtime/bundled-config.ts';
 import type { FakeCredential } from '../../local/fake-identity-center.ts';
-import { createGrantHarness, type GrantHarness } from '../support/grant-harness.ts';
-import {
-  createPamWorld,
-  DEV_ACCOUNT,
-  DEV2_ACCOUNT,
-  type PamWorld,
-  PROD_ACCOUNT,
-} from '../support/pam-world.ts';
+import { createGrantHarness } from '../support/grant-harness.ts';
+import { auditLogOf, createPamWorld, DEV_ACCOUNT, DEV2_ACCOUNT, PROD_ACCOUNT } from '../support/pam-world.ts';
+import { perFile } from '../support/per-file.ts';
 
-let world: PamWorld;
-let h: GrantHarness;
-let audit: DynamoAuditLog;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-beforeAll(async () => {
-  world = await createPamWorld();
-  h = await createGrantHarness(world);
-  audit = new DynamoAuditLog({ client: world.dynamo, auditTable: world.tables.audit, ids: ulidGenerator() });
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await world?.stop();
-});
+const world = perFile(createPamWorld, (w) => w.stop());
+const h = perFile(
+  () => createGrantHarness(world),
+  (harness) => harness.stop(),
+);
+const audit = perFile(() => auditLogOf(world));
 
 const fake = () => world.identityCenter.fake;
 const devSet = () => world.permissionSetArns.DevReadOnly as string;
@@ -350,7 +338,7 @@ describe('the inline-policy budget', () => {
         new BatchWriteCommand({
           RequestItems: {
             [world.tables.access]: revoked.slice(start, start + 25).map((request) => ({
-              PutRequest: { Item: { ...request, pk: `REQ#${request.id}`, sk: 'REQ' } },
+              PutRequest: { Item: { ...request, ...requestKey(request.id) } },
             })),
           },
         }),

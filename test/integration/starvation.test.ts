@@ -10,35 +10,31 @@
 // deployed.
 import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '#adapters/aws/audit-chain-writes.ts';
 import { requestKey } from '#adapters/aws/tables.ts';
 import { ulidGenerator } from '#adapters/system.ts';
 import type { ReconcileReport } from '#app/grants/reconcile.ts';
 import { type AccessRequest, OPEN_STATUSES } from '#domain/model.ts';
 import { expiryScheduleName } from '#domain/schedule-names.ts';
-import { createGrantHarness, ENGINE_FUNCTIONS, type GrantHarness } from '../support/grant-harness.ts';
-import { createPamWorld, DEV_ACCOUNT, type PamWorld, SCHEDULE_GROUP } from '../support/pam-world.ts';
+import { createGrantHarness, ENGINE_FUNCTIONS } from '../support/grant-harness.ts';
+import { createPamWorld, DEV_ACCOUNT, SCHEDULE_GROUP } from '../support/pam-world.ts';
+import { perFile } from '../support/per-file.ts';
 
-let world: PamWorld;
-let h: GrantHarness;
 const SECOND = 1000;
 const HOUR = 3_600_000;
 const FLOOD = 20_000;
 /** The reconciler's function timeout: when Lambda stops the invocation. */
 const INVOCATION_MS = ENGINE_FUNCTIONS.reconcile.timeoutSeconds * SECOND;
 
-beforeAll(async () => {
-  world = await createPamWorld();
-  h = await createGrantHarness(world, {
-    functions: ['handle-api', 'process-command', 'provision-access', 'react-to-change', 'reconcile'],
-  });
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await world?.stop();
-});
+const world = perFile(createPamWorld, (w) => w.stop());
+const h = perFile(
+  () =>
+    createGrantHarness(world, {
+      functions: ['handle-api', 'process-command', 'provision-access', 'react-to-change', 'reconcile'],
+    }),
+  (harness) => harness.stop(),
+);
 
 async function stored(id: string): Promise<AccessRequest> {
   return (await h.deps.store.get(id)) as AccessRequest;

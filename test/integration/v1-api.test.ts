@@ -6,13 +6,13 @@
 // test/unit/requests.test.ts and test/unit/policy.test.ts against recorded-shape fixtures.
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
-import { ulidGenerator } from '#adapters/system.ts';
+import type { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
 import { verifyChain } from '#domain/audit.ts';
 import type { AuditEvent } from '#domain/audit-types.ts';
 import {
   type ApiAnswer,
   apiClient,
+  auditLogOf,
   createPamWorld,
   DEV_ACCOUNT,
   type PamWorld,
@@ -35,11 +35,7 @@ beforeAll(async () => {
   world = await createPamWorld();
   const { handler } = await import('../../functions/handle-api/handler.ts');
   call = apiClient(handler as never, world.accountId);
-  auditLog = new DynamoAuditLog({
-    client: world.dynamo,
-    auditTable: world.tables.audit,
-    ids: ulidGenerator(),
-  });
+  auditLog = auditLogOf(world);
 });
 
 async function openDevRequest(): Promise<RequestBody> {

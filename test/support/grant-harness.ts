@@ -21,6 +21,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeUserCommand } from '@aws-sdk/client-identitystore';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ACCESS_KEY_PREFIX } from '#adapters/aws/tables.ts';
 import type { Delivery } from '#app/delivery.ts';
 import type { CreateRequestInput, DecisionInput } from '#app/requests.ts';
 import { MAY_SEND, type SenderRole } from '#app/senders.ts';
@@ -277,7 +278,9 @@ export async function createGrantHarness(
         bisectBatchOnError: true,
         maxRetryAttempts: 10,
         startingPosition: 'TRIM_HORIZON',
-        filters: [JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'REQ#' }] } } } })],
+        filters: [
+          JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: ACCESS_KEY_PREFIX.request }] } } } }),
+        ],
         onFailureQueueUrl: world.queues.streamFailures.url,
       },
     ]),

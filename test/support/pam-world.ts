@@ -18,6 +18,8 @@ import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-sch
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
+import { ulidGenerator } from '#adapters/system.ts';
 import type { CommandSenders } from '#app/senders.ts';
 import { parseConfig } from '#config/load.ts';
 import { ENV } from '#runtime/env-names.ts';
@@ -156,6 +158,11 @@ export interface QueueRef {
 export const SCHEDULE_GROUP = 'cloud-pam';
 
 /** Creates the hub in a fresh moto account and points this process's AWS environment at it. */
+/** The world's audit table, read the way cloud-pam reads it (chains, heads, verification). */
+export function auditLogOf(world: PamWorld): DynamoAuditLog {
+  return new DynamoAuditLog({ client: world.dynamo, auditTable: world.tables.audit, ids: ulidGenerator() });
+}
+
 export async function createPamWorld(): Promise<PamWorld> {
   const accountId = testAccountId();
   const iam = motoClient(IAMClient, accountId);

@@ -15,7 +15,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
+import { ACCESS_KEY_PREFIX } from '#adapters/aws/tables.ts';
 import { driftSweepInput } from '#adapters/lambda-events/drift-sweep-input.ts';
+import { GRANT_METRICS } from '#app/grants/deps.ts';
 import { DRIFT_CHAIN, driftRecheckName, makeDriftSweep } from '#app/grants/drift.ts';
 import { makeProvisioningWorker } from '#app/grants/provisioning.ts';
 import { tupleGroup } from '#app/grants/tuples.ts';
@@ -141,7 +143,7 @@ describe('drift sweep', () => {
     expect(await t.seen.firstSeen(tupleKey(stray))).toEqual(at(0));
     expect(t.provisioningQueue.sent).toEqual([]);
     expect(await t.driftEvents()).toEqual([]);
-    expect(t.metrics.counts.DriftDetected).toBeUndefined();
+    expect(t.metrics.counts[GRANT_METRICS.driftDetected]).toBeUndefined();
 
     // Act: still within grace a minute before it ends; a later sweep does not reset the clock.
     t.clock.set(at(9));
@@ -166,7 +168,7 @@ describe('drift sweep', () => {
       details: { userId: U.oscar, firstSeenAt: at(0).toISOString(), mode: 'remove' },
     });
     expect(verifyChain(events).ok).toBe(true);
-    expect(t.metrics.counts.DriftDetected).toBe(1);
+    expect(t.metrics.counts[GRANT_METRICS.driftDetected]).toBe(1);
     expect(t.identityCenter.count('deleteAssignment')).toBe(0);
 
     // The provisioning worker deletes it; the next sweep forgets the sighting.
@@ -194,7 +196,7 @@ describe('drift sweep', () => {
     const events = await t.driftEvents();
     expect(events.map((event) => [event.type, event.details.mode])).toEqual([['drift.detected', 'report']]);
     expect(verifyChain(events).ok).toBe(true);
-    expect(t.metrics.counts.DriftDetected).toBe(1);
+    expect(t.metrics.counts[GRANT_METRICS.driftDetected]).toBe(1);
   });
 
   it('never takes an in-flight grant’s assignment for drift (lease holder PROVISIONING), however long it takes', async () => {
@@ -335,7 +337,7 @@ describe('DynamoDriftSeenStore', () => {
     expect(put?.args[0].input).toMatchObject({
       TableName: 'access',
       Item: {
-        pk: `SEEN#${key}`,
+        pk: `${ACCESS_KEY_PREFIX.sighting}${key}`,
         sk: 'SEEN',
         status: '#SEEN',
         createdAt: `${stray.accountId}|${stray.permissionSetArn}|${key}`,
@@ -389,7 +391,7 @@ describe('DynamoDriftSeenStore', () => {
     });
     expect(dynamo.commandCalls(DeleteCommand)[0]?.args[0].input).toEqual({
       TableName: 'access',
-      Key: { pk: `SEEN#${key}`, sk: 'SEEN' },
+      Key: { pk: `${ACCESS_KEY_PREFIX.sighting}${key}`, sk: 'SEEN' },
     });
     dynamo.restore();
   });

@@ -4,6 +4,7 @@
 // resolution accepts, and which it refuses for anything else).
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionUserName } from '#adapters/aws/caller-identity.ts';
+import { ACCESS_KEY_PREFIX, requestKey } from '#adapters/aws/tables.ts';
 import type { WiringManifest } from '../../infra/wiring/manifest.ts';
 import { LocalClock } from '../../local/clock.ts';
 import { compilePattern } from '../../local/event-pattern.ts';
@@ -12,11 +13,13 @@ import { LocalGateway } from '../../local/gateway.ts';
 import { type ResolveContext, resolveValue } from '../../local/resolve.ts';
 
 describe('event filter patterns', () => {
-  const requestsOnly = compilePattern({ dynamodb: { Keys: { pk: { S: [{ prefix: 'REQ#' }] } } } });
+  const requestsOnly = compilePattern({
+    dynamodb: { Keys: { pk: { S: [{ prefix: ACCESS_KEY_PREFIX.request }] } } },
+  });
 
   it('matches the access-table filter on request items only', () => {
-    expect(requestsOnly({ dynamodb: { Keys: { pk: { S: 'REQ#01ABC' } } } })).toBe(true);
-    expect(requestsOnly({ dynamodb: { Keys: { pk: { S: 'TUPLE#x' } } } })).toBe(false);
+    expect(requestsOnly({ dynamodb: { Keys: { pk: { S: requestKey('01ABC').pk } } } })).toBe(true);
+    expect(requestsOnly({ dynamodb: { Keys: { pk: { S: `${ACCESS_KEY_PREFIX.tuple}x` } } } })).toBe(false);
     expect(requestsOnly({ dynamodb: { Keys: {} } })).toBe(false);
   });
 

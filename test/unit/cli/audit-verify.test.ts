@@ -4,6 +4,7 @@
 // records and chains are built by the real state machine and sealed by the real hash chain.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { ACCESS_KEY_PREFIX, requestKey } from '#adapters/aws/tables.ts';
 import { headOf, sealEvent } from '#domain/audit.ts';
 import { type AuditDraft, type AuditEvent, requestChainId } from '#domain/audit-types.ts';
 import type { AccessRequest, Grant } from '#domain/model.ts';
@@ -86,7 +87,7 @@ class Story {
 
   /** The record as DynamoAccessStore stores it. */
   record(patch: Partial<AccessRequest> = {}): Item {
-    return { ...structuredClone(this.request), ...patch, pk: `REQ#${this.request.id}`, sk: 'REQ' };
+    return { ...structuredClone(this.request), ...patch, ...requestKey(this.request.id) };
   }
 
   /** The chain's items: head and events. */
@@ -181,7 +182,7 @@ describe('verifyAuditTables: links', () => {
     expect(sent[0]?.input).toMatchObject({
       FilterExpression: 'begins_with(#pk, :request)',
       ExpressionAttributeNames: { '#pk': 'pk' },
-      ExpressionAttributeValues: { ':request': 'REQ#' },
+      ExpressionAttributeValues: { ':request': ACCESS_KEY_PREFIX.request },
     });
   });
 
@@ -275,7 +276,7 @@ describe('verifyAuditTables: every request record is proven by its chain', () =>
     return {
       scans: {
         // A tuple lease the filter would have dropped server-side is ignored here too.
-        access: [[...records, { pk: 'TUPLE#x', sk: 'TUPLE', status: 'ACTIVE' }]],
+        access: [[...records, { pk: `${ACCESS_KEY_PREFIX.tuple}x`, sk: 'TUPLE', status: 'ACTIVE' }]],
         audit: [stories.flatMap((s) => s.chainItems())],
       },
       partitions,
@@ -298,7 +299,7 @@ describe('verifyAuditTables: every request record is proven by its chain', () =>
     const pushed = new Date(Date.parse(grant.expiresAt) + 8 * 3_600_000).toISOString();
     const orphan = {
       ...approved.record(),
-      pk: 'REQ#01JNQ0000000000000000000A9',
+      pk: requestKey('01JNQ0000000000000000000A9').pk,
       id: '01JNQ0000000000000000000A9',
     };
     const records = [
@@ -331,11 +332,11 @@ describe('verifyAuditTables: every request record is proven by its chain', () =>
     // Each failing record was read again (GetItem, consistent) and then its chain, before it was reported.
     const rereads = sent.slice(2).map((s) => `${s.name} ${String((s.input.Key as Item)?.pk ?? '')}`);
     expect(rereads).toEqual([
-      `GetCommand REQ#${ID.pending}`,
+      `GetCommand ${requestKey(ID.pending).pk}`,
       'QueryCommand ',
-      `GetCommand REQ#${ID.active}`,
+      `GetCommand ${requestKey(ID.active).pk}`,
       'QueryCommand ',
-      'GetCommand REQ#01JNQ0000000000000000000A9',
+      `GetCommand ${requestKey('01JNQ0000000000000000000A9').pk}`,
       'QueryCommand ',
     ]);
     expect(sent.slice(2).every((s) => s.input.ConsistentRead === true)).toBe(true);
@@ -349,7 +350,7 @@ describe('verifyAuditTables: every request record is proven by its chain', () =>
     const { doc } = fakeDoc({
       scans: { access: [[approved.record()]], audit: [[staleHead, ...stale]] },
       partitions: { [approved.chainId]: approved.chainItems() },
-      records: { [`REQ#${ID.approved}`]: approved.record() },
+      records: { [requestKey(ID.approved).pk]: approved.record() },
     });
     // Act
     const result = await verifyAuditTables(doc, TABLES);
@@ -364,7 +365,7 @@ describe('verifyAuditTables: every request record is proven by its chain', () =>
       active.record({ grant: { ...(active.request.grant as Grant), expiresAt: 'never' } }),
     ];
     const tables = tablesOf([pending, active], records);
-    const { doc } = fakeDoc({ ...tables, records: { [`REQ#${ID.active}`]: records[1] as Item } });
+    const { doc } = fakeDoc({ ...tables, records: { [requestKey(ID.active).pk]: records[1] as Item } });
     const result = await verifyAuditTables(doc, TABLES);
     expect(result.unproven).toEqual([
       { requestId: ID.active, reasons: ['malformed record: grant.expiresAt: Invalid ISO datetime'] },
@@ -377,7 +378,7 @@ describe('verifyAuditTables: every request record is proven by its chain', () =>
     const { doc, sent } = fakeDoc({
       scans: {},
       partitions: { [pending.chainId]: pending.chainItems() },
-      records: { [`REQ#${ID.pending}`]: flipped },
+      records: { [requestKey(ID.pending).pk]: flipped },
     });
     const result = await verifyAuditTables(doc, TABLES, pending.chainId);
     expect(sent.map((s) => s.name)).toEqual(['GetCommand', 'QueryCommand']);
