@@ -41,7 +41,7 @@ import { apiEvent, type PamWorld, SCHEDULE_GROUP, type WorldRole } from './pam-w
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** Each function's handler and its timeout in the service stack (infra/stacks/hub-service-stack.ts). */
+/** Each function's handler and its timeout in its capability construct (infra/constructs/request-api.ts, grant-engine.ts). */
 export const ENGINE_FUNCTIONS = {
   'handle-api': { timeoutSeconds: 29 },
   'process-command': { timeoutSeconds: 120 },

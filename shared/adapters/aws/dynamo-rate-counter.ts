@@ -1,6 +1,6 @@
 // The RateCounter port on DynamoDB: one item per counter in the idempotency table (the hub's table
 // of short-lived items, with TTL), under keys `RATE#…` that nothing else uses — handle-api's IAM may
-// update only those (infra/stacks/hub-service-stack.ts). Each `add` is one UpdateItem: `ADD` is
+// update only those (infra/constructs/request-api.ts). Each `add` is one UpdateItem: `ADD` is
 // atomic, so concurrent invocations of the function never lose a count; with a cap, the condition
 // refuses the update once the count has reached it, so a flood past the budget writes nothing and
 // the answer says "over". TTL removes a counter some time after its window (DynamoDB deletes expired
