@@ -4,7 +4,7 @@
 // propagates so SQS retries and, in the end, dead-letters it.
 import { z } from 'zod';
 import { canonicalJson } from '#domain/canonical-json.ts';
-import { NotFoundError, PamError } from '#domain/errors.ts';
+import { NotFoundError, PamError, RetryableError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { optional } from '#domain/optional.ts';
 import { startScheduleName } from '#domain/schedule-names.ts';
@@ -300,13 +300,10 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
         }
       }
     } catch (error) {
-      if (error instanceof PamError && isFinal(error)) return { outcome: 'refused', code: error.code };
+      // Retrying cannot change a final answer; a lost race or an unavailable audit log may resolve.
+      if (error instanceof PamError && !(error instanceof RetryableError))
+        return { outcome: 'refused', code: error.code };
       throw error;
     }
   };
-}
-
-/** Retrying cannot change these answers; a race or an unavailable audit log can resolve on retry. */
-function isFinal(error: PamError): boolean {
-  return error.code !== 'CONCURRENT_MODIFICATION' && error.code !== 'AUDIT_UNAVAILABLE';
 }

@@ -126,13 +126,19 @@ export class TooManyOpenRequestsError extends PolicyRefusal {
   readonly code = 'TOO_MANY_OPEN_REQUESTS';
 }
 
+/**
+ * Nothing changed, and trying again may go through: a race lost to another decision, an audit log
+ * that could not be written. Queue workers let these retry; every other error is a final answer.
+ */
+export abstract class RetryableError extends PamError {}
+
 /** Another decision changed the request first (optimistic concurrency on `version`). */
-export class ConcurrentModificationError extends PamError {
+export class ConcurrentModificationError extends RetryableError {
   readonly code = 'CONCURRENT_MODIFICATION';
 }
 
 /** The audit record could not be written, so nothing changed (fail closed). */
-export class AuditWriteError extends PamError {
+export class AuditWriteError extends RetryableError {
   readonly code = 'AUDIT_UNAVAILABLE';
 }
 
