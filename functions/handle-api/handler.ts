@@ -5,15 +5,14 @@
 // environment, the AWS adapters and the middy chain.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { DynamoRateCounter } from '#adapters/aws/dynamo-rate-counter.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { CORE_ENV, ENV } from '#runtime/env-names.ts';
 import { withNarrowing } from '#runtime/grant-deps.ts';
-import { logger, metrics, tracer } from '#runtime/powertools.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { publishMetrics } from '#runtime/publish-metrics.ts';
 import { buildHandleApi } from './build.ts';
 
 const env = readEnv({
@@ -30,6 +29,4 @@ const handleApi = buildHandleApi(
 
 export const handler = middy(handleApi)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  // Responses carry reasons, tickets and comments: keep them out of X-Ray.
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

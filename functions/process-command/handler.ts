@@ -13,8 +13,6 @@ import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambd
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -24,7 +22,8 @@ import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { CORE_ENV, ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
-import { logger, metrics, tracer } from '#runtime/powertools.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { publishMetrics } from '#runtime/publish-metrics.ts';
 import { invocationWaiter } from '#runtime/wait.ts';
 import { buildProcessCommand } from './build.ts';
 
@@ -34,7 +33,7 @@ const env = readEnv({
   [ENV.COMMANDS_QUEUE_URL]: nonEmpty,
   [ENV.COMMAND_SENDERS]: nonEmpty,
 });
-const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+const sqs = new SQSClient({});
 const deps = buildGrantDeps(buildCoreDeps(env), process.env, { sqs });
 const idempotency = new IdempotencyConfig({ expiresAfterSeconds: 24 * 60 * 60, eventKeyJmesPath: 'key' });
 const persistenceStore = new DynamoDBPersistenceLayer({
@@ -105,5 +104,4 @@ async function handleBatch(event: SQSEvent, context: Context) {
 
 export const handler = middy(handleBatch)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

@@ -6,8 +6,6 @@
 
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
@@ -15,7 +13,8 @@ import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { readEnv } from '#runtime/env.ts';
 import { CORE_ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
-import { logger, metrics, tracer } from '#runtime/powertools.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { publishMetrics } from '#runtime/publish-metrics.ts';
 import { buildProvisionAccess } from './build.ts';
 
 const env = readEnv({
@@ -41,5 +40,4 @@ async function handleBatch(event: SQSEvent, context: Context) {
 
 export const handler = middy(handleBatch)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

@@ -5,14 +5,13 @@
 // AWS adapters and the middy chain.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { readEnv } from '#runtime/env.ts';
 import { CORE_ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
-import { logger, metrics, tracer } from '#runtime/powertools.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { publishMetrics } from '#runtime/publish-metrics.ts';
 import { buildReactToChange } from './build.ts';
 
 const env = readEnv({
@@ -22,5 +21,4 @@ const reactToStream = buildReactToChange(buildGrantDeps(buildCoreDeps(env)), { l
 
 export const handler = middy(reactToStream)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

@@ -3,14 +3,13 @@
 // invocation is wired in ./build.ts. Here: the environment, the AWS adapters and the middy chain.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { readEnv } from '#runtime/env.ts';
 import { CORE_ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
-import { logger, metrics, tracer } from '#runtime/powertools.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { publishMetrics } from '#runtime/publish-metrics.ts';
 import { buildReconcile } from './build.ts';
 
 const env = readEnv({
@@ -20,5 +19,4 @@ const reconcilePass = buildReconcile(buildGrantDeps(buildCoreDeps(env)), { logge
 
 export const handler = middy(reconcilePass)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

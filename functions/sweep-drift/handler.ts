@@ -6,15 +6,14 @@
 // Here: the environment, the AWS adapters and the middy chain.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { DynamoDriftSeenStore } from '#adapters/aws/dynamo-drift-seen.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { readEnv } from '#runtime/env.ts';
 import { CORE_ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
-import { logger, metrics, tracer } from '#runtime/powertools.ts';
+import { logger, metrics } from '#runtime/powertools.ts';
+import { publishMetrics } from '#runtime/publish-metrics.ts';
 import { buildSweepDrift } from './build.ts';
 
 const env = readEnv({
@@ -32,5 +31,4 @@ const sweepDrift = buildSweepDrift(
 
 export const handler = middy(sweepDrift)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

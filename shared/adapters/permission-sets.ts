@@ -1,16 +1,18 @@
 // Permission set name → ARN, from the deployment (env PERMISSION_SET_ARNS, a JSON object the CDK
 // stack fills from the permission sets it creates). Unknown names fail closed.
-import { z } from 'zod';
+import * as z from '#domain/zod.ts';
 import type { PermissionSets } from '#ports/grants.ts';
 
 // AWS names permission sets `…:permissionSet/ssoins-…/ps-…`; moto 5.2.1 answers `…:instance/ssoins-…/ps-…`.
 const ArnMap = z.record(
-  z.string().min(1),
+  z.string().check(z.minLength(1)),
   z
     .string()
-    .regex(
-      /^arn:aws[\w-]*:sso:::(permissionSet|instance)\/ssoins-[\w-]+\/ps-[\w-]+$/,
-      'expected a permission set ARN',
+    .check(
+      z.regex(
+        /^arn:aws[\w-]*:sso:::(permissionSet|instance)\/ssoins-[\w-]+\/ps-[\w-]+$/,
+        'expected a permission set ARN',
+      ),
     ),
 );
 

@@ -2,12 +2,12 @@
 // schedules and the reconciler send these; `process-command` validates each body with zod and runs
 // the same use cases as `/v1`. A policy refusal is final (audited, not retried); anything else
 // propagates so SQS retries and, in the end, dead-letters it.
-import { z } from 'zod';
 import { canonicalJson } from '#domain/canonical-json.ts';
 import { NotFoundError, PamError, RetryableError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { optional } from '#domain/optional.ts';
 import { startScheduleName } from '#domain/schedule-names.ts';
+import * as z from '#domain/zod.ts';
 import type { PermissionSets, Scheduler, TupleStore, WorkQueue } from '#ports/grants.ts';
 import { DeliverySchema, SCHEDULED_DELIVERY } from './delivery.ts';
 import type { CoreDeps } from './deps.ts';
@@ -28,10 +28,10 @@ export const REQUESTER_NOT_ELIGIBLE = 'the requester is no longer in a group eli
 
 import { makeApplySystemCommand, makeDecideRequest, makeSystemRevoke } from './requests.ts';
 
-const requestId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID');
-const userId = z.string().min(1).max(64);
-const comment = z.string().max(1000).optional();
-const reason = z.string().max(1000).optional();
+const requestId = z.string().check(z.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID'));
+const userId = z.string().check(z.minLength(1), z.maxLength(64));
+const comment = z.optional(z.string().check(z.maxLength(1000)));
+const reason = z.optional(z.string().check(z.maxLength(1000)));
 
 const delivery = DeliverySchema;
 
@@ -41,16 +41,16 @@ export const CommandMessageSchema = z.discriminatedUnion('action', [
     requestId,
     actorId: userId,
     comment,
-    commandId: z.string().max(64).optional(),
+    commandId: z.optional(z.string().check(z.maxLength(64))),
     delivery,
   }),
   z.strictObject({
     action: z.literal('extend'),
     requestId,
     actorId: userId,
-    additionalMs: z.number().int().positive(),
+    additionalMs: z.int().check(z.positive()),
     reason,
-    commandId: z.string().max(64).optional(),
+    commandId: z.optional(z.string().check(z.maxLength(64))),
     delivery,
   }),
   z.strictObject({ action: z.literal('timeout'), requestId, delivery }),
@@ -58,26 +58,26 @@ export const CommandMessageSchema = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.literal('system-revoke'),
     requestId,
-    reason: z.string().min(1).max(500),
+    reason: z.string().check(z.minLength(1), z.maxLength(500)),
     delivery,
   }),
   z.strictObject({
     action: z.literal('assignment-succeeded'),
     requestId,
-    accountId: z.string().regex(/^\d{12}$/),
+    accountId: z.string().check(z.regex(/^\d{12}$/)),
     delivery,
   }),
   z.strictObject({
     action: z.literal('assignment-failed'),
     requestId,
-    accountId: z.string().regex(/^\d{12}$/),
-    failure: z.string().max(500),
+    accountId: z.string().check(z.regex(/^\d{12}$/)),
+    failure: z.string().check(z.maxLength(500)),
     delivery,
   }),
   z.strictObject({
     action: z.literal('expire'),
     requestId,
-    grantVersion: z.number().int().positive(),
+    grantVersion: z.int().check(z.positive()),
     expiresAt: z.iso.datetime(),
     delivery,
   }),

@@ -1,6 +1,6 @@
 // The sender's id for one occurrence of a command (the commands queue's `delivery` field). Kept
 // apart from the queue contract so every sender can import it without importing the dispatcher.
-import { z } from 'zod';
+import * as z from '#domain/zod.ts';
 
 /**
  * Which occurrence a command is: the sender's own id for it. `process-command` is idempotent per
@@ -14,29 +14,34 @@ export const DeliverySchema = z.discriminatedUnion('by', [
     by: z.literal('schedule'),
     schedule: z
       .string()
-      .regex(/^arn:aws[\w-]*:scheduler:[\w-]+:\d{12}:schedule\/[\w.-]+\/[\w.-]+$/, 'expected a schedule ARN'),
+      .check(
+        z.regex(
+          /^arn:aws[\w-]*:scheduler:[\w-]+:\d{12}:schedule\/[\w.-]+\/[\w.-]+$/,
+          'expected a schedule ARN',
+        ),
+      ),
     at: z.iso.datetime(),
   }),
   // react-to-change: the access-table stream record the command reacts to.
   z.strictObject({
     by: z.literal('stream'),
-    eventId: z.string().regex(/^[\w-]{1,128}$/, 'expected a stream eventID'),
+    eventId: z.string().check(z.regex(/^[\w-]{1,128}$/, 'expected a stream eventID')),
   }),
   // The reconciler: one id per pass (its scheduled event's id), so a retried pass is one delivery.
   z.strictObject({
     by: z.literal('reconciler'),
-    pass: z.string().regex(/^[\w-]{1,128}$/, 'expected a pass id'),
+    pass: z.string().check(z.regex(/^[\w-]{1,128}$/, 'expected a pass id')),
   }),
   // An authenticated ingress: the API Gateway request id of the call that sent it.
   z.strictObject({
     by: z.literal('api'),
-    requestId: z.string().regex(/^[\w-]{1,128}$/, 'expected a request id'),
+    requestId: z.string().check(z.regex(/^[\w-]{1,128}$/, 'expected a request id')),
   }),
   // The provisioning worker: the lease write that settled the assignment (tuple key and version).
   z.strictObject({
     by: z.literal('provisioning'),
-    lease: z.string().regex(/^[0-9a-f]{40}$/, 'expected a lease key'),
-    version: z.number().int().nonnegative(),
+    lease: z.string().check(z.regex(/^[0-9a-f]{40}$/, 'expected a lease key')),
+    version: z.int().check(z.nonnegative()),
   }),
 ]);
 export type Delivery = z.infer<typeof DeliverySchema>;

@@ -4,8 +4,8 @@
 // with the sender's `SenderId` — for an assumed role `<RoleId>:<session name>` — and only the role id
 // counts (the session name is whatever the caller chose). Role ids reach the worker from the stack
 // (`Fn::GetAtt <Role>.RoleId`), never from a message.
-import { z } from 'zod';
 import { formatIssues } from '#domain/text.ts';
+import * as z from '#domain/zod.ts';
 import type { CoreDeps } from './deps.ts';
 
 /** The roles that send commands, named by what they are. */
@@ -21,11 +21,11 @@ export type SenderRole = (typeof SENDER_ROLES)[number];
 /** Role ids (`AROA…`) per sender role; `ingress` lists every authenticated ingress function's role. */
 export type CommandSenders = Readonly<Record<SenderRole, readonly string[]>>;
 
-const roleId = z.string().regex(/^AROA[A-Z0-9]{8,124}$/, 'expected an IAM role id (AROA…)');
+const roleId = z.string().check(z.regex(/^AROA[A-Z0-9]{8,124}$/, 'expected an IAM role id (AROA…)'));
 export const CommandSendersSchema = z.strictObject(
-  Object.fromEntries(SENDER_ROLES.map((role) => [role, z.array(roleId).max(20)])) as Record<
+  Object.fromEntries(SENDER_ROLES.map((role) => [role, z.array(roleId).check(z.maxLength(20))])) as Record<
     SenderRole,
-    z.ZodArray<typeof roleId>
+    z.ZodMiniArray<typeof roleId>
   >,
 );
 

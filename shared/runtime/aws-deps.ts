@@ -14,7 +14,7 @@ import type { Clock } from '#ports/index.ts';
 import { loadBundledConfig } from './bundled-config.ts';
 import type { CORE_ENV } from './env-names.ts';
 import { REJECTION_AUDIT_FAILED_METRIC, UNPROVEN_ACCESS_METRIC } from './metric-names.ts';
-import { logger, metrics, tracer } from './powertools.ts';
+import { logger, metrics } from './powertools.ts';
 
 /** What `CORE_ENV` reads (the contract's names as keys). */
 export type CoreEnv = { readonly [K in keyof typeof CORE_ENV]: string };
@@ -37,8 +37,8 @@ export function buildCoreDeps(
   clients: CoreClients = {},
 ): CoreDeps & { dynamo: DynamoDBClient } {
   const config = loadBundledConfig(configPath(env.PAM_CONFIG_FILE));
-  const dynamo = clients.dynamo ?? tracer.captureAWSv3Client(new DynamoDBClient({}));
-  const identityStore = clients.identityStore ?? tracer.captureAWSv3Client(new IdentitystoreClient({}));
+  const dynamo = clients.dynamo ?? new DynamoDBClient({});
+  const identityStore = clients.identityStore ?? new IdentitystoreClient({});
   const clock = clients.clock ?? systemClock;
   const ids = ulidGenerator(clock);
   return {

@@ -3,39 +3,42 @@
 // without re-running the YAML parser and guardrails (seconds for a 10,000-entitlement config —
 // synth already did that, and a config that fails them never reaches a bundle).
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import type { PamConfig } from '#domain/model.ts';
 import { formatIssues } from '#domain/text.ts';
+import * as z from '#domain/zod.ts';
 
-const groups = z.array(z.string().min(1));
-const ms = z.number().int().nonnegative();
+const groups = z.array(z.string().check(z.minLength(1)));
+const ms = z.int().check(z.nonnegative());
 
 const permissionSet = z.strictObject({
-  name: z.string().min(1),
-  description: z.string().optional(),
+  name: z.string().check(z.minLength(1)),
+  description: z.optional(z.string()),
   managedPolicies: z.array(z.string()),
   customerManagedPolicies: z.array(z.strictObject({ name: z.string(), path: z.string() })),
-  inlinePolicy: z.record(z.string(), z.unknown()).optional(),
+  inlinePolicy: z.optional(z.record(z.string(), z.unknown())),
 });
 
 const entitlement = z.strictObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   title: z.string(),
-  description: z.string().optional(),
+  description: z.optional(z.string()),
   kind: z.enum(['aws-role', 'secret', 'session']),
-  target: z.strictObject({ accounts: z.array(z.string().regex(/^\d{12}$/)).min(1), permissionSet }),
+  target: z.strictObject({
+    accounts: z.array(z.string().check(z.regex(/^\d{12}$/))).check(z.minLength(1)),
+    permissionSet,
+  }),
   eligible: groups,
   approval: z.strictObject({
     approvers: groups,
-    required: z.number().int().min(1),
+    required: z.int().check(z.gte(1)),
     autoApprove: z.boolean(),
   }),
   maxDurationMs: ms,
   maxTotalDurationMs: ms,
   defaultDurationMs: ms,
   requireReason: z.boolean(),
-  ticketPattern: z.string().optional(),
+  ticketPattern: z.optional(z.string()),
   breakGlass: groups,
   strictExpiry: z.boolean(),
   privileged: z.boolean(),
@@ -43,20 +46,20 @@ const entitlement = z.strictObject({
 
 const compiledConfig = z.strictObject({
   identityCenter: z.strictObject({
-    instanceArn: z.string().min(1),
-    identityStoreId: z.string().min(1),
-    hubAccountId: z.string().regex(/^\d{12}$/),
-    managementAccountId: z.string().regex(/^\d{12}$/),
-    organizationId: z.string().min(1),
+    instanceArn: z.string().check(z.minLength(1)),
+    identityStoreId: z.string().check(z.minLength(1)),
+    hubAccountId: z.string().check(z.regex(/^\d{12}$/)),
+    managementAccountId: z.string().check(z.regex(/^\d{12}$/)),
+    organizationId: z.string().check(z.minLength(1)),
     groupIds: z.record(z.string(), z.string()),
   }),
   admins: groups,
   drift: z.strictObject({ mode: z.enum(['remove', 'report']), graceMs: ms }),
   approvalTimeoutMs: ms,
-  maxStartDelayMs: ms.optional(),
-  limits: z.strictObject({ maxOpenRequestsPerUser: z.number().int().min(1) }).optional(),
+  maxStartDelayMs: z.optional(ms),
+  limits: z.optional(z.strictObject({ maxOpenRequestsPerUser: z.int().check(z.gte(1)) })),
   entitlements: z.array(entitlement),
-  configHash: z.string().regex(/^[0-9a-f]{64}$/),
+  configHash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
 });
 
 /** Parses and checks a bundled config; throws naming the field, or the hash mismatch. */

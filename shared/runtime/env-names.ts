@@ -2,7 +2,7 @@
 // function reads, named once. Stacks set them by these constants, handlers read them through shapes
 // keyed by them, the local runtime resolves them by them; renaming one is a type error, not a cold
 // start that fails in production. `test/unit/env-names.test.ts` checks no other source writes them.
-import { z } from 'zod';
+import * as z from '#domain/zod.ts';
 
 export const ENV = {
   /** The access table (requests, leases, sightings, denies). */
@@ -33,7 +33,7 @@ export type EnvName = keyof typeof ENV;
 /** Values by contract name (what a stack writes; a name outside the contract is a type error). */
 export type EnvValues<V = string> = { readonly [K in EnvName]?: V };
 
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
 
 /** What every function reads to build the request core (`buildCoreDeps`). */
 export const CORE_ENV = {

@@ -6,7 +6,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { z } from 'zod';
 import { DynamoDenyLedger } from '#adapters/aws/dynamo-deny-ledger.ts';
 import { DynamoTupleStore } from '#adapters/aws/dynamo-tuple-store.ts';
 import { EventBridgeScheduler } from '#adapters/aws/eventbridge-scheduler.ts';
@@ -16,11 +15,10 @@ import { permissionSetsFromJson } from '#adapters/permission-sets.ts';
 import type { CoreDeps } from '#app/deps.ts';
 import type { GrantDeps, GrantMetrics } from '#app/grants/deps.ts';
 import { makeNarrowing } from '#app/grants/narrowing.ts';
-import { readEnv } from './env.ts';
+import * as z from '#domain/zod.ts';
+import { nonEmpty, readEnv } from './env.ts';
 import { ENV } from './env-names.ts';
-import { metrics, tracer } from './powertools.ts';
-
-const nonEmpty = z.string().min(1);
+import { metrics } from './powertools.ts';
 
 export const grantEnvShape = {
   [ENV.ACCESS_TABLE_NAME]: nonEmpty,
@@ -32,7 +30,7 @@ export const grantEnvShape = {
   [ENV.PROVISIONING_QUEUE_ARN]: nonEmpty,
   [ENV.SCHEDULER_GROUP_NAME]: nonEmpty,
   [ENV.SCHEDULER_ROLE_ARN]: nonEmpty,
-  [ENV.SCHEDULES_DLQ_ARN]: z.string().optional(),
+  [ENV.SCHEDULES_DLQ_ARN]: z.optional(z.string()),
 };
 
 export const powertoolsMetrics: GrantMetrics = {
@@ -55,9 +53,9 @@ export function buildGrantDeps(
   clients: GrantClients = {},
 ): GrantDeps & { dynamo: DynamoDBClient } {
   const env = readEnv(grantEnvShape, source);
-  const sqs = clients.sqs ?? tracer.captureAWSv3Client(new SQSClient({}));
+  const sqs = clients.sqs ?? new SQSClient({});
   const identityCenter = new SsoAdminIdentityCenter({
-    client: clients.ssoAdmin ?? tracer.captureAWSv3Client(new SSOAdminClient({})),
+    client: clients.ssoAdmin ?? new SSOAdminClient({}),
     instanceArn: env.IDENTITY_CENTER_INSTANCE_ARN,
     ...(clients.sleep ? { sleep: clients.sleep } : {}),
   });
@@ -72,7 +70,7 @@ export function buildGrantDeps(
     provisioningQueue,
     commandsQueue: new SqsWorkQueue({ client: sqs, queueUrl: env.COMMANDS_QUEUE_URL }),
     scheduler: new EventBridgeScheduler({
-      client: clients.scheduler ?? tracer.captureAWSv3Client(new SchedulerClient({})),
+      client: clients.scheduler ?? new SchedulerClient({}),
       groupName: env.SCHEDULER_GROUP_NAME,
       roleArn: env.SCHEDULER_ROLE_ARN,
       targets: { commands: env.COMMANDS_QUEUE_ARN, provisioning: env.PROVISIONING_QUEUE_ARN },
@@ -97,7 +95,7 @@ export function withNarrowing<D extends CoreDeps>(core: D, source = process.env)
   const narrowing = makeNarrowing({
     permissionSets: permissionSetsFromJson(env.PERMISSION_SET_ARNS),
     provisioningQueue: new SqsWorkQueue({
-      client: tracer.captureAWSv3Client(new SQSClient({})),
+      client: new SQSClient({}),
       queueUrl: env.PROVISIONING_QUEUE_URL,
     }),
     clock: core.clock,

@@ -4,9 +4,9 @@
 // PamErrors answer with their stable code and safe message, and the status ./error-responses.ts
 // maps the code to; anything else is a 500 whose details go to the log only, never to the caller.
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { z } from 'zod';
 import { isPamError, ValidationError } from '#domain/errors.ts';
 import { assertCleanText, formatIssues } from '#domain/text.ts';
+import * as z from '#domain/zod.ts';
 import { httpStatusOf } from './error-responses.ts';
 
 export interface ErrorBody {
@@ -24,12 +24,13 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
 /**
  * Parses a JSON body with a zod schema; every failure is a ValidationError naming the field path.
  * Text that is not clean (lone surrogate, control character) is refused before the schema runs.
+ * Any zod 4 schema will do (`zod/mini` in functions, classic `zod` in tests): both are `$ZodType`s.
  */
-export function parseJsonBody<S extends z.ZodType>(
+export function parseJsonBody<S extends z.core.$ZodType>(
   schema: S,
   body: string | null,
   isBase64 = false,
-): z.infer<S> {
+): z.output<S> {
   let raw: unknown = {};
   if (body !== null && body !== '') {
     try {
@@ -39,17 +40,17 @@ export function parseJsonBody<S extends z.ZodType>(
     }
   }
   assertCleanText(raw, 'body');
-  const result = schema.safeParse(raw);
+  const result = z.safeParse(schema, raw);
   if (!result.success) throw new ValidationError(formatIssues(result.error.issues, 'body'));
   return result.data;
 }
 
-export function parseQuery<S extends z.ZodType>(
+export function parseQuery<S extends z.core.$ZodType>(
   schema: S,
   query: Record<string, string | undefined> | null,
-): z.infer<S> {
+): z.output<S> {
   assertCleanText(query ?? {}, 'query');
-  const result = schema.safeParse(query ?? {});
+  const result = z.safeParse(schema, query ?? {});
   if (!result.success) throw new ValidationError(formatIssues(result.error.issues, 'query'));
   return result.data;
 }

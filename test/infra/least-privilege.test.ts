@@ -136,21 +136,12 @@ function bundledActions(metafile: Metafile): Map<string, string[]> {
 
 // --- Bundled, never sent ------------------------------------------------------------------------
 
-const CREDENTIAL_CHAIN =
-  "the SDK's default credential chain (credential-provider-node) links the STS, SSO and sign-in providers; Lambda puts the role's credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and the chain reads the environment first, so none of them runs (https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/setting-credentials-node.html, https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime); no function sets a variable that would pick another provider (checked below)";
-
 /** In every bundle, sent by no function. */
 const NEVER_SENT: Record<string, string> = {
   'dynamodb:DescribeEndpoints':
     'client-dynamodb links endpoint discovery, which runs only when AWS_ENABLE_ENDPOINT_DISCOVERY / AWS_ENDPOINT_DISCOVERY_ENABLED or the shared config turns it on (https://docs.aws.amazon.com/sdkref/latest/guide/feature-endpoint-discovery.html); no function sets them (checked below)',
   'dynamodb:Scan':
     "lib-dynamodb's pagination module creates paginateScan when it loads, which keeps ScanCommand in the bundle; no source names ScanCommand or paginateScan (checked below)",
-  'sts:AssumeRole': CREDENTIAL_CHAIN,
-  'sts:AssumeRoleWithWebIdentity': CREDENTIAL_CHAIN,
-  'sso:GetRoleCredentials': CREDENTIAL_CHAIN,
-  'sso-oauth:CreateToken': CREDENTIAL_CHAIN,
-  'signin:CreateOAuth2Token': CREDENTIAL_CHAIN,
-  'signin:CreateOAuth2TokenWithIAM': CREDENTIAL_CHAIN,
 };
 
 const DIRECTORY_READS = [
@@ -601,6 +592,10 @@ describe('the tables behind the comparison', () => {
     for (const [id] of queues) expect(queueEncrypted(world, id), id).toBe(true);
   });
 
+  // The credential links Lambda never reaches (SSO, ini, process, web identity: their STS, SSO and
+  // sign-in clients) are not bundled at all (pam-function.ts UNREACHED_CREDENTIAL_PROVIDERS): were
+  // they back, their commands would be "missing" above. A variable that picked one would make the
+  // chain fail instead of reaching it, so none is set.
   it('sets no variable that turns on endpoint discovery or another credential provider', () => {
     const variables = Object.values(world.service.Resources)
       .filter((r) => r.Type === 'AWS::Lambda::Function')

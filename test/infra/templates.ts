@@ -30,16 +30,21 @@ export const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value
 export function synthHub(
   config: PamConfig,
   { bundle }: { readonly bundle: boolean },
-): HubStacks & { readonly dataTemplate: Template; readonly template: Template } {
+): HubStacks & {
+  readonly dataTemplate: Template;
+  readonly template: Template;
+  readonly assemblyDir: string;
+} {
   const app = new App({
     outdir: mkdtempSync(path.join(tmpdir(), 'cloud-pam-cdk-')),
     builtinCloudFormationValidation: false,
     ...(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } }),
   });
   const stacks = defineHub(app, config, { region: 'eu-west-1' });
-  app.synth();
+  const assembly = app.synth();
   return {
     ...stacks,
+    assemblyDir: assembly.directory,
     dataTemplate: Template.fromStack(stacks.data),
     template: Template.fromStack(stacks.service),
   };

@@ -320,7 +320,6 @@ export async function createPamWorld(): Promise<PamWorld> {
     [ENV.COMMAND_SENDERS]: JSON.stringify(senders),
     [ENV.SCHEDULES_DLQ_ARN]: scheduleDlq.arn,
     POWERTOOLS_SERVICE_NAME: 'test',
-    POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };

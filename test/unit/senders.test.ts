@@ -46,9 +46,9 @@ describe('checkSender', () => {
   });
 
   it('names a sender for every command the queue schema accepts', () => {
-    const actions = CommandMessageSchema.options.flatMap((option) => {
+    const actions = CommandMessageSchema.def.options.flatMap((option) => {
       const action = option.shape.action;
-      return 'options' in action ? [...action.options] : [action.value];
+      return 'options' in action ? [...action.options] : [...action.def.values];
     });
     expect(Object.keys(MAY_SEND).sort()).toEqual([...actions].sort());
   });

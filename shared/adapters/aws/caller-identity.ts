@@ -8,14 +8,14 @@
 // Center user name. An assumed-role ARN carries the role *name* only, never its path:
 // `arn:aws:sts::<account>:assumed-role/AWSReservedSSO_PamRequester_<hex>/<user name>`.
 
-import { z } from 'zod';
 import { UnauthenticatedError } from '#domain/errors.ts';
+import * as z from '#domain/zod.ts';
 import type { Directory } from '#ports/index.ts';
 
 /** The fields of API Gateway's `requestContext.identity` this mapping reads. */
 export const callerIdentitySchema = z.object({
   /** The authenticated principal; API Gateway derives it from the SigV4 signature, not from input. */
-  userArn: z.string().min(1),
+  userArn: z.string().check(z.minLength(1)),
 });
 
 export type CallerIdentity = z.infer<typeof callerIdentitySchema>;

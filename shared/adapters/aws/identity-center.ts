@@ -27,8 +27,8 @@ import {
   PutInlinePolicyToPermissionSetCommand,
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
-import { z } from 'zod';
 import { formatIssues } from '#domain/text.ts';
+import * as z from '#domain/zod.ts';
 import type { AssignmentTuple, IdentityCenter, OperationStatus } from '#ports/grants.ts';
 
 /** Retries after a throttle or conflict before the error is rethrown (so up to 6 calls in all). */
@@ -51,7 +51,7 @@ export interface SsoAdminIdentityCenterOptions {
 
 /** Identity Center answered with something this adapter cannot trust. Never shown to a caller. */
 export class IdentityCenterResponseError extends Error {
-  constructor(operation: string, error: z.ZodError) {
+  constructor(operation: string, error: z.core.$ZodError) {
     super(`unexpected ${operation} response from Identity Center: ${formatIssues(error.issues, '')}`);
     this.name = 'IdentityCenterResponseError';
   }
@@ -60,8 +60,8 @@ export class IdentityCenterResponseError extends Error {
 // Moto answers `null` or omits members the real service omits; FailureReason may be either.
 const operationStatusSchema = z.object({
   Status: z.enum(['IN_PROGRESS', 'SUCCEEDED', 'FAILED']),
-  RequestId: z.string().min(1),
-  FailureReason: z.string().nullish(),
+  RequestId: z.string().check(z.minLength(1)),
+  FailureReason: z.nullish(z.string()),
 });
 
 const creationStatusSchema = z.object({ AccountAssignmentCreationStatus: operationStatusSchema });
@@ -69,29 +69,31 @@ const deletionStatusSchema = z.object({ AccountAssignmentDeletionStatus: operati
 const provisioningStatusSchema = z.object({ PermissionSetProvisioningStatus: operationStatusSchema });
 
 const assignmentsPageSchema = z.object({
-  AccountAssignments: z
-    .array(z.object({ PrincipalType: z.string().nullish(), PrincipalId: z.string().nullish() }))
-    .nullish(),
-  NextToken: z.string().nullish(),
+  AccountAssignments: z.nullish(
+    z.array(z.object({ PrincipalType: z.nullish(z.string()), PrincipalId: z.nullish(z.string()) })),
+  ),
+  NextToken: z.nullish(z.string()),
 });
 
-const inlinePolicySchema = z.object({ InlinePolicy: z.string().nullish() });
+const inlinePolicySchema = z.object({ InlinePolicy: z.nullish(z.string()) });
 const accountsPageSchema = z.object({
-  AccountIds: z.array(z.string()).nullish(),
-  NextToken: z.string().nullish(),
+  AccountIds: z.nullish(z.array(z.string())),
+  NextToken: z.nullish(z.string()),
 });
 const provisioningPageSchema = z.object({
-  PermissionSetsProvisioningStatus: z
-    .array(z.object({ RequestId: z.string().min(1), Status: z.string().nullish() }))
-    .nullish(),
-  NextToken: z.string().nullish(),
+  PermissionSetsProvisioningStatus: z.nullish(
+    z.array(z.object({ RequestId: z.string().check(z.minLength(1)), Status: z.nullish(z.string()) })),
+  ),
+  NextToken: z.nullish(z.string()),
 });
 const provisioningDetailSchema = z.object({
-  PermissionSetProvisioningStatus: operationStatusSchema.extend({ PermissionSetArn: z.string().nullish() }),
+  PermissionSetProvisioningStatus: z.extend(operationStatusSchema, {
+    PermissionSetArn: z.nullish(z.string()),
+  }),
 });
 
-function parse<T extends z.ZodType>(schema: T, operation: string, value: unknown): z.infer<T> {
-  const result = schema.safeParse(value);
+function parse<T extends z.core.$ZodType>(schema: T, operation: string, value: unknown): z.output<T> {
+  const result = z.safeParse(schema, value);
   if (!result.success) throw new IdentityCenterResponseError(operation, result.error);
   return result.data;
 }

@@ -18,8 +18,8 @@ import {
   type IdentitystoreClient,
   ListGroupMembershipsForMemberCommand,
 } from '@aws-sdk/client-identitystore';
-import { z } from 'zod';
 import { formatIssues } from '#domain/text.ts';
+import * as z from '#domain/zod.ts';
 import type { Directory, DirectoryUser } from '#ports/index.ts';
 
 /** The only extension the Identity Store supports; it carries SCIM enterprise attributes. */
@@ -34,34 +34,37 @@ export interface IdentityStoreDirectoryOptions {
 
 /** The Identity Store answered with something this adapter cannot trust. Never shown to a caller. */
 export class DirectoryResponseError extends Error {
-  constructor(operation: string, error: z.ZodError) {
+  constructor(operation: string, error: z.core.$ZodError) {
     super(`unexpected ${operation} response from the Identity Store: ${formatIssues(error.issues, '')}`);
     this.name = 'DirectoryResponseError';
   }
 }
 
 // Moto answers `null` for attributes a user does not have, the real service omits them: accept both.
-const externalIdSchema = z.object({ Issuer: z.string().min(1), Id: z.string().min(1) });
+const externalIdSchema = z.object({
+  Issuer: z.string().check(z.minLength(1)),
+  Id: z.string().check(z.minLength(1)),
+});
 
 const describeUserSchema = z.object({
-  UserId: z.string().min(1),
-  UserName: z.string().min(1),
-  DisplayName: z.string().nullish(),
-  Emails: z.array(z.object({ Value: z.string().nullish(), Primary: z.boolean().nullish() })).nullish(),
-  ExternalIds: z.array(externalIdSchema).nullish(),
-  UserStatus: z.string().nullish(),
-  Extensions: z.record(z.string(), z.unknown()).nullish(),
+  UserId: z.string().check(z.minLength(1)),
+  UserName: z.string().check(z.minLength(1)),
+  DisplayName: z.nullish(z.string()),
+  Emails: z.nullish(z.array(z.object({ Value: z.nullish(z.string()), Primary: z.nullish(z.boolean()) }))),
+  ExternalIds: z.nullish(z.array(externalIdSchema)),
+  UserStatus: z.nullish(z.string()),
+  Extensions: z.nullish(z.record(z.string(), z.unknown())),
 });
 
-const getUserIdSchema = z.object({ UserId: z.string().min(1) });
+const getUserIdSchema = z.object({ UserId: z.string().check(z.minLength(1)) });
 
 const membershipsPageSchema = z.object({
-  GroupMemberships: z.array(z.object({ GroupId: z.string().min(1) })),
-  NextToken: z.string().min(1).nullish(),
+  GroupMemberships: z.array(z.object({ GroupId: z.string().check(z.minLength(1)) })),
+  NextToken: z.nullish(z.string().check(z.minLength(1))),
 });
 
-function parse<T extends z.ZodType>(schema: T, operation: string, value: unknown): z.infer<T> {
-  const result = schema.safeParse(value);
+function parse<T extends z.core.$ZodType>(schema: T, operation: string, value: unknown): z.output<T> {
+  const result = z.safeParse(schema, value);
   if (!result.success) throw new DirectoryResponseError(operation, result.error);
   return result.data;
 }

@@ -2,29 +2,33 @@
 // Non-request items (tuple leases) and removals yield undefined.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
 import { type AccessRequest, REQUEST_STATUSES } from '#domain/model.ts';
 import { formatIssues } from '#domain/text.ts';
+import * as z from '#domain/zod.ts';
 import { ACCESS_KEY_PREFIX } from './tables.ts';
 
 const RequestImage = z.looseObject({
-  pk: z.string().startsWith(ACCESS_KEY_PREFIX.request),
-  id: z.string().min(1),
+  pk: z.string().check(z.startsWith(ACCESS_KEY_PREFIX.request)),
+  id: z.string().check(z.minLength(1)),
   status: z.enum(REQUEST_STATUSES),
-  requesterId: z.string().min(1),
-  accountId: z.string().regex(/^\d{12}$/),
-  accountIds: z.array(z.string().regex(/^\d{12}$/)).optional(),
-  version: z.number().int().positive(),
+  requesterId: z.string().check(z.minLength(1)),
+  accountId: z.string().check(z.regex(/^\d{12}$/)),
+  accountIds: z.optional(z.array(z.string().check(z.regex(/^\d{12}$/)))),
+  version: z.number().check(z.int(), z.positive()),
   updatedAt: z.string(),
-  startAt: z.string().optional(),
+  startAt: z.optional(z.string()),
   snapshot: z.looseObject({
-    permissionSetName: z.string().min(1),
+    permissionSetName: z.string().check(z.minLength(1)),
     strictExpiry: z.boolean(),
     kind: z.enum(['aws-role', 'secret', 'session']),
   }),
-  grant: z
-    .looseObject({ grantVersion: z.number().int().positive(), expiresAt: z.string(), startedAt: z.string() })
-    .optional(),
+  grant: z.optional(
+    z.looseObject({
+      grantVersion: z.number().check(z.int(), z.positive()),
+      expiresAt: z.string(),
+      startedAt: z.string(),
+    }),
+  ),
 });
 
 export function requestFromImage(image: Record<string, unknown> | undefined): AccessRequest | undefined {

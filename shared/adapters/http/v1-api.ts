@@ -2,7 +2,6 @@
 // already been mapped to an Identity Store user id (SigV4 → PamRequester session → user); every
 // route acts only as that id. Durations are ISO-8601 strings on the wire.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
 import type { CoreDeps } from '#app/deps.ts';
 import { makeListRequestableEntitlements, type RequestableEntitlement } from '#app/entitlements.ts';
 import {
@@ -19,24 +18,29 @@ import { NotFoundError, ValidationError } from '#domain/errors.ts';
 import type { AccessRequest, Approval } from '#domain/model.ts';
 import { optional } from '#domain/optional.ts';
 import { assertCleanText } from '#domain/text.ts';
+import * as z from '#domain/zod.ts';
 import { json, parseJsonBody, parseQuery } from '#runtime/http.ts';
 
-const isoDuration = z
-  .string()
-  .max(32)
-  .refine((text) => parseIsoDuration(text).ok, {
-    message: 'expected an ISO-8601 duration such as PT2H',
-  })
-  .transform((text) => {
+const isoDuration = z.pipe(
+  z.string().check(
+    z.maxLength(32),
+    z.refine((text: string) => parseIsoDuration(text).ok, {
+      error: 'expected an ISO-8601 duration such as PT2H',
+    }),
+  ),
+  z.transform((text: string) => {
     const parsed = parseIsoDuration(text);
     return parsed.ok ? parsed.ms : 0;
-  });
-const reason = z.string().trim().min(1).max(1000);
-const ticket = z.string().trim().min(1).max(128);
-const comment = z.string().trim().min(1).max(1000);
-const entitlementId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected an entitlement id');
-const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
-const requestIdParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a request id (ULID)');
+  }),
+);
+/** Trimmed first, so surrounding whitespace neither counts towards the bounds nor is stored. */
+const trimmed = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+const reason = trimmed(1000);
+const ticket = trimmed(128);
+const comment = trimmed(1000);
+const entitlementId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected an entitlement id'));
+const accountId = z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit AWS account id'));
+const requestIdParam = z.string().check(z.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a request id (ULID)'));
 
 function requestIdOf(params: Readonly<Record<string, string>>): string {
   const parsed = requestIdParam.safeParse(params.id);
@@ -48,24 +52,24 @@ const CreateBody = z.strictObject({
   entitlementId,
   accountId,
   /** More accounts in the same grant (all or nothing); the first must equal accountId. */
-  accountIds: z.array(accountId).min(1).max(20).optional(),
-  duration: isoDuration.optional(),
-  reason: reason.optional(),
-  ticket: ticket.optional(),
-  startAt: z.iso.datetime({ offset: true }).optional(),
+  accountIds: z.optional(z.array(accountId).check(z.minLength(1), z.maxLength(20))),
+  duration: z.optional(isoDuration),
+  reason: z.optional(reason),
+  ticket: z.optional(ticket),
+  startAt: z.optional(z.iso.datetime({ offset: true })),
 });
 const BreakGlassBody = z.strictObject({
   entitlementId,
   accountId,
-  duration: isoDuration.optional(),
+  duration: z.optional(isoDuration),
   reason,
-  ticket: ticket.optional(),
+  ticket: z.optional(ticket),
 });
-const DecisionBody = z.strictObject({ comment: comment.optional() });
-const ExtendBody = z.strictObject({ duration: isoDuration, reason: reason.optional() });
+const DecisionBody = z.strictObject({ comment: z.optional(comment) });
+const ExtendBody = z.strictObject({ duration: isoDuration, reason: z.optional(reason) });
 const PageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).optional(),
-  nextToken: z.string().max(2048).optional(),
+  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(100))),
+  nextToken: z.optional(z.string().check(z.maxLength(2048))),
 });
 
 export interface ApprovalView {

@@ -4,15 +4,17 @@
 //   a sweep scoped to `detail.requestParameters` (targetId = account, permissionSetArn);
 // - a direct invocation `{ scope: { accountId?, permissionSetArn? } }` (operators).
 // `source` picks the schema, so a malformed event is refused with the fields of the kind it claims.
-import { z } from 'zod';
 import type { DriftScope } from '#app/grants/drift.ts';
 import { optional } from '#domain/optional.ts';
+import * as z from '#domain/zod.ts';
 import { parseEvent } from './parse.ts';
 
-const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
+const accountId = z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit AWS account id'));
 const permissionSetArn = z
   .string()
-  .regex(/^arn:aws[\w-]*:sso:::permissionSet\/ssoins-[\w-]+\/ps-[\w-]+$/, 'expected a permission set ARN');
+  .check(
+    z.regex(/^arn:aws[\w-]*:sso:::permissionSet\/ssoins-[\w-]+\/ps-[\w-]+$/, 'expected a permission set ARN'),
+  );
 
 /** The CloudTrail record of a `CreateAccountAssignment` call, as EventBridge delivers it. */
 export const AssignmentCallEvent = z.looseObject({
@@ -26,7 +28,7 @@ export const AssignmentCallEvent = z.looseObject({
       targetType: z.literal('AWS_ACCOUNT'),
       permissionSetArn,
       principalType: z.enum(['USER', 'GROUP']),
-      principalId: z.string().min(1).max(64),
+      principalId: z.string().check(z.minLength(1), z.maxLength(64)),
     }),
   }),
 });
@@ -35,7 +37,7 @@ export const ScheduledSweepEvent = z.looseObject({
   'detail-type': z.literal('Scheduled Event'),
 });
 export const ScopedSweepInput = z.strictObject({
-  scope: z.strictObject({ accountId: accountId.optional(), permissionSetArn: permissionSetArn.optional() }),
+  scope: z.strictObject({ accountId: z.optional(accountId), permissionSetArn: z.optional(permissionSetArn) }),
 });
 
 export interface DriftSweepInput {
