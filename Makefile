@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install test start lint typecheck synth schema bench bench-lifecycle bench-start clean
+.PHONY: install test start lint typecheck synth schema bench bench-lifecycle bench-start bench-cold-start clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -40,6 +40,11 @@ bench-lifecycle: install
 # Time to `ready:` after the install step on a fresh clone (cold synth) and on a restart.
 bench-start: install
 	npx tsx bench/start/run.ts
+
+# Each bundle's init and the first invocation of handle-api and process-command, against bare node:
+# demo and 1,000-account configs (BENCH_PAIRS, default 7; BENCH_ARGS="--no-invoke" skips the invocations).
+bench-cold-start: install
+	npx tsx bench/cold-start/run.ts $(BENCH_ARGS)
 
 # The whole system on this machine (moto for AWS); state lasts as long as the process. Ctrl-C stops it.
 start: install

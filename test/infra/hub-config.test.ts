@@ -12,6 +12,7 @@ import type { PamConfig } from '#domain/model.ts';
 import { defineHub } from '../../infra/app.ts';
 import { participatingGroups } from '../../infra/constructs/requester-access.ts';
 import { functionFolders } from '../support/function-folders.ts';
+import { standInEnvironment } from '../support/stand-in-environment.ts';
 
 const run = promisify(execFile);
 
@@ -21,33 +22,6 @@ interface FunctionProperties {
 }
 
 const outdir = () => mkdtempSync(path.join(tmpdir(), 'cloud-pam-cdk-'));
-
-const STAND_IN_ACCOUNT = '111111111111';
-const STAND_IN_ROLE_ID = 'AROASTANDIN000000000001';
-const STAND_IN_PERMISSION_SET_ARN = 'arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-0000000000000000';
-
-/** What a deploy-time token in the environment variable `key` looks like once deployed. */
-function standIn(key: string, value: unknown): string {
-  if (typeof value === 'string') return value;
-  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  // PERMISSION_SET_ARNS: JSON whose values are permission set ARNs; COMMAND_SENDERS: role ids.
-  if (join) {
-    return join[1]
-      .map((part) => {
-        if (typeof part === 'string') return part;
-        const getAtt = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
-        return getAtt?.[1] === 'RoleId' ? STAND_IN_ROLE_ID : STAND_IN_PERMISSION_SET_ARN;
-      })
-      .join(join[0]);
-  }
-  const name = `placeholder-${key.toLowerCase().replaceAll('_', '-')}`;
-  if (key.endsWith('_QUEUE_URL'))
-    return `https://sqs.eu-west-1.amazonaws.com/${STAND_IN_ACCOUNT}/${name}.fifo`;
-  if (key.endsWith('_QUEUE_ARN')) return `arn:aws:sqs:eu-west-1:${STAND_IN_ACCOUNT}:${name}.fifo`;
-  if (key.endsWith('_DLQ_ARN')) return `arn:aws:sqs:eu-west-1:${STAND_IN_ACCOUNT}:${name}`;
-  if (key.endsWith('_ROLE_ARN')) return `arn:aws:iam::${STAND_IN_ACCOUNT}:role/${name}`;
-  return name;
-}
 
 describe('hub config', () => {
   it('fails synth naming every participating group that has no Identity Store id', () => {
@@ -93,9 +67,7 @@ describe('hub config', () => {
           dir: path.join(assembly.directory, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`),
           // Literals stay as deployed; tokens (table names, queue URLs and ARNs, permission set
           // ARNs) become well-formed stand-ins, so a handler that validates their shape still starts.
-          environment: Object.fromEntries(
-            Object.entries(fn.Environment.Variables).map(([key, value]) => [key, standIn(key, value)]),
-          ),
+          environment: standInEnvironment(fn.Environment.Variables),
         }));
     });
 
