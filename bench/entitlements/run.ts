@@ -22,7 +22,7 @@ import type { CoreDeps } from '#app/deps.ts';
 import { makeListRequestableEntitlements } from '#app/entitlements.ts';
 import { parseConfig } from '#config/load.ts';
 import type { Directory, DirectoryUser } from '#ports/index.ts';
-import { loadBundledConfig, parseBundledConfig } from '#runtime/bundled-config.ts';
+import { bundledConfigText, loadBundledConfig, parseBundledConfig } from '#runtime/bundled-config.ts';
 import { motoClient } from '../../test/support/moto.ts';
 import { apiClient, createPamWorld } from '../../test/support/pam-world.ts';
 
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     [performance.now() - start],
     `${(configText.length / 1024).toFixed(0)} KiB YAML`,
   );
-  const bundled = JSON.stringify(config);
+  const bundled = bundledConfigText(config);
   const configFile = join(world.configFile, '..', 'bench-config.json');
   writeFileSync(configFile, bundled);
   process.env.PAM_CONFIG_FILE = configFile;

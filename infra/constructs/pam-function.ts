@@ -14,6 +14,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { IdentityCenterConfig, PamConfig } from '#domain/model.ts';
+import { bundledConfigText } from '#runtime/bundled-config.ts';
 import { ENV } from '#runtime/env-names.ts';
 import type { PamTable, TableAccess } from './pam-table.ts';
 
@@ -51,7 +52,7 @@ function configJsonFile(config: PamConfig): string {
   let file = configFiles.get(config);
   if (!file) {
     file = path.join(mkdtempSync(path.join(tmpdir(), 'cloud-pam-config-')), PAM_CONFIG_FILE);
-    writeFileSync(file, `${JSON.stringify(config)}\n`);
+    writeFileSync(file, bundledConfigText(config));
     configFiles.set(config, file);
   }
   return file;

@@ -22,6 +22,7 @@ import { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
 import { ulidGenerator } from '#adapters/system.ts';
 import type { CommandSenders } from '#app/senders.ts';
 import { parseConfig } from '#config/load.ts';
+import { bundledConfigText } from '#runtime/bundled-config.ts';
 import { ENV } from '#runtime/env-names.ts';
 import { type FakeIdentityCenter, startFakeIdentityCenter } from '../../local/fake-identity-center.ts';
 import { createIdentityCenterFixture } from './identity-center.ts';
@@ -296,7 +297,7 @@ export async function createPamWorld(): Promise<PamWorld> {
   const scheduleDlq = await queue('pam-schedule-dlq', {});
   const scheduler = motoClient(SchedulerClient, accountId);
   await scheduler.send(new CreateScheduleGroupCommand({ Name: SCHEDULE_GROUP }));
-  writeFileSync(configFile, JSON.stringify(config));
+  writeFileSync(configFile, bundledConfigText(config));
 
   const env: Record<string, string> = {
     AWS_ENDPOINT_URL: motoEndpoint(),

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#config/load.ts';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
-import { parseBundledConfig } from '#runtime/bundled-config.ts';
+import { bundledConfigText, parseBundledConfig } from '#runtime/bundled-config.ts';
 import { yamlWith } from './config-fixture.ts';
 
 /** The bundle synth writes: the validated config as JSON. */
@@ -42,5 +42,40 @@ describe('the bundled config', () => {
       config.limits = limits;
     });
     expect(() => parseBundledConfig(bundle)).toThrow(/^bundled config: config\.limits/);
+  });
+
+  describe('integrity, as synth writes it (canonical JSON, checked over its bytes)', () => {
+    const config = parseConfig(yamlWith(() => {}));
+
+    it('reads back exactly the config synth validated', () => {
+      expect(parseBundledConfig(bundledConfigText(config))).toEqual(config);
+    });
+
+    it('refuses the text with one character changed after synth', () => {
+      const text = bundledConfigText(config);
+      const title = config.entitlements[0]?.title as string;
+      const edited = text.replace(JSON.stringify(title), JSON.stringify(`${title}!`));
+      expect(edited).not.toBe(text);
+
+      expect(() => parseBundledConfig(edited)).toThrow(
+        'bundled config: configHash does not match its content',
+      );
+    });
+
+    it('refuses it with the hash member moved, so the bytes no longer show the hash', () => {
+      const text = bundledConfigText(config);
+      const member = `,"configHash":"${config.configHash}"`;
+      const moved = `${text.replace(member, '').slice(0, -1)}${member}}`;
+
+      // Still self-consistent once parsed: the slow check accepts what the fast one cannot show.
+      expect(parseBundledConfig(moved)).toEqual(config);
+      expect(() => parseBundledConfig(moved.replace('"admins":[', '"admins":["intruders",'))).toThrow(
+        'bundled config: configHash does not match its content',
+      );
+    });
+
+    it('still reads a consistent file that is not canonical (pretty-printed by hand)', () => {
+      expect(parseBundledConfig(JSON.stringify(config, null, 2))).toEqual(config);
+    });
   });
 });
