@@ -27,7 +27,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildSync } from 'esbuild';
 import { parse, stringify } from 'yaml';
+import { ESM_REQUIRE_BANNER, UNREACHED_CREDENTIAL_PROVIDERS } from '../../infra/constructs/pam-function.ts';
 import { WIRING_FILE, type WiringFunction, wiringManifestSchema } from '../../infra/wiring/manifest.ts';
 import { DEMO_CONFIG, ensureAssembly, REPO_ROOT } from '../../local/synth.ts';
 import { apiEvent } from '../../test/support/pam-world.ts';
@@ -486,6 +488,69 @@ interface ConfigResult {
   readonly description: string;
 }
 
+/** The environment of the last function timed (the SDK floor is timed in the same one). */
+let lastEnv: NodeJS.ProcessEnv | undefined;
+
+/**
+ * What the platform costs before any cloud-pam code: bundles built with PamFunction's own esbuild
+ * options from a few lines that only create AWS SDK clients (and Powertools and middy, as every
+ * handler does), timed like the functions. The floor a function's ratio cannot go below while it
+ * uses these clients.
+ */
+const SDK_FLOORS = [
+  {
+    what: 'floor: one DynamoDB client (no cloud-pam code)',
+    source: `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+export const handler = async () => new DynamoDBClient({});
+globalThis.client = new DynamoDBClient({});`,
+  },
+  {
+    what: 'floor: DynamoDB (+ document client), SQS, Identity Store clients, Powertools Logger + Metrics, middy (no cloud-pam code)',
+    source: `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+const clients = [DynamoDBDocumentClient.from(new DynamoDBClient({})), new SQSClient({}), new IdentitystoreClient({})];
+const logger = new Logger();
+const metrics = new Metrics({ namespace: 'CloudPam' });
+export const handler = middy(async () => ({ clients, logger, metrics }));`,
+  },
+];
+
+async function sdkFloor(workDir: string, env: NodeJS.ProcessEnv | undefined): Promise<Row[]> {
+  if (!env) return [];
+  const rows: Row[] = [];
+  for (const [index, floor] of SDK_FLOORS.entries()) {
+    const dir = path.join(workDir, `sdk-floor-${index}`);
+    const module = path.join(dir, 'index.mjs');
+    buildSync({
+      stdin: { contents: floor.source, resolveDir: REPO_ROOT, sourcefile: 'floor.mjs', loader: 'js' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      mainFields: ['module', 'main'],
+      minify: true,
+      external: UNREACHED_CREDENTIAL_PROVIDERS,
+      banner: { js: ESM_REQUIRE_BANNER },
+      outfile: module,
+      logLevel: 'error',
+    });
+    const importArgs = ['--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(module).href, 'handler'];
+    rows.push(
+      await measure(
+        { fn: '(AWS SDK)', what: floor.what, bundleKb: statSync(module).size / 1024 },
+        () => timedNode('node -e 0', ['-e', '0'], dir, env),
+        () => timedNode(`${floor.what} import`, importArgs, dir, env),
+      ),
+    );
+  }
+  return rows;
+}
+
 async function benchConfig(name: string, workDir: string): Promise<ConfigResult> {
   const started = process.hrtime.bigint();
   const configFile = name === 'demo' ? DEMO_CONFIG : writeBigConfig(workDir);
@@ -527,6 +592,7 @@ async function benchConfig(name: string, workDir: string): Promise<ConfigResult>
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...standInEnvironment(fn.environment),
     };
+    lastEnv = env;
     const importArgs = ['--input-type=module', '-e', IMPORT_SCRIPT, pathToFileURL(module).href, fn.export];
     timedNode(
       `${fn.name}: import with the network refused`,
@@ -542,6 +608,7 @@ async function benchConfig(name: string, workDir: string): Promise<ConfigResult>
       ),
     );
   }
+  if (name === 'demo') rows.push(...(await sdkFloor(workDir, rows.length > 0 ? lastEnv : undefined)));
   if (!args['no-invoke']) rows.push(...(await firstInvocations(outdir, manifest.functions, workDir)));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.error(`${name}: ${seconds.toFixed(0)} s in all (synth included)`);

@@ -33,7 +33,7 @@ export const METRICS_NAMESPACE = 'CloudPam';
  * (SSO, STS and SSO-OIDC clients come with them) and ~10 ms of init (issue 13, bench/cold-start).
  * The container/instance-metadata link (`credential-provider-http`, IMDS) stays.
  */
-const UNREACHED_CREDENTIAL_PROVIDERS = [
+export const UNREACHED_CREDENTIAL_PROVIDERS = [
   '@aws-sdk/credential-provider-ini',
   '@aws-sdk/credential-provider-login',
   '@aws-sdk/credential-provider-process',
@@ -42,7 +42,7 @@ const UNREACHED_CREDENTIAL_PROVIDERS = [
 ];
 
 // Lets CommonJS dependencies call `require` inside the ESM bundle.
-const ESM_REQUIRE_BANNER =
+export const ESM_REQUIRE_BANNER =
   "import { createRequire as pamCreateRequire } from 'node:module'; const require = pamCreateRequire(import.meta.url);";
 
 const configFiles = new WeakMap<PamConfig, string>();
