@@ -34,12 +34,10 @@ import { WIRING_FILE, type WiringFunction, wiringManifestSchema } from '../../in
 import { DEMO_CONFIG, ensureAssembly, REPO_ROOT } from '../../local/synth.ts';
 import { apiEvent } from '../../test/support/pam-world.ts';
 import { standInEnvironment } from '../../test/support/stand-in-environment.ts';
+import { ACCOUNTS, benchEntitlements, PERMISSION_SETS, TEAMS } from '../entitlements/generated.ts';
 import type { WorldInfo } from './world.ts';
 
 const ISSUE_MINIMUM_PAIRS = 7;
-const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
-const PERMISSION_SETS = Number(process.env.BENCH_PERMISSION_SETS ?? 10);
-const TEAMS = 100;
 const CONFIGS = ['demo', `${ACCOUNTS}-accounts`] as const;
 const DEV_ACCOUNT = '333333333333';
 /** A child that has not exited by then is stuck: the benchmark stops with its output. */
@@ -203,22 +201,7 @@ function writeBigConfig(dir: string): string {
     base.identityCenter.groupIds[`team-${team}`] =
       `90676b4f2e-${String(team).padStart(8, '0')}-4444-4444-8444-444444444444`;
   }
-  for (let ps = 0; ps < PERMISSION_SETS; ps++) {
-    for (let account = 0; account < ACCOUNTS; account++) {
-      base.entitlements.push({
-        id: `ps${ps}-a${account}`,
-        title: `Permission set ${ps} in account ${account}`,
-        kind: 'aws-role',
-        target: {
-          accounts: [String(500000000000 + account)],
-          permissionSet: { name: `PamBench${ps}`, managedPolicies: ['ReadOnlyAccess'] },
-        },
-        eligible: [`team-${account % TEAMS}`],
-        approval: { approvers: ['cloud-ops'], required: 1 },
-        maxDuration: 'PT4H',
-      });
-    }
-  }
+  base.entitlements.push(...benchEntitlements());
   const file = path.join(dir, `${ACCOUNTS}-accounts.yaml`);
   writeFileSync(file, stringify(base));
   return file;

@@ -25,11 +25,9 @@ import type { Directory, DirectoryUser } from '#ports/index.ts';
 import { bundledConfigText, loadBundledConfig, parseBundledConfig } from '#runtime/bundled-config.ts';
 import { motoClient } from '../../test/support/moto.ts';
 import { apiClient, createPamWorld } from '../../test/support/pam-world.ts';
+import { ACCOUNTS, benchEntitlements, PERMISSION_SETS, TEAMS } from './generated.ts';
 
-const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
-const PERMISSION_SETS = Number(process.env.BENCH_PERMISSION_SETS ?? 10);
 const USER_GROUPS = 20;
-const TEAMS = 100;
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
 
 function percentile(samples: number[], p: number): number {
@@ -46,23 +44,7 @@ function report(name: string, samples: number[], extra = ''): void {
 
 /** 10 permission sets × 1,000 accounts; each account belongs to one of 100 teams (groups). */
 function bigConfig(base: Record<string, unknown>, groupIds: Record<string, string>) {
-  const entitlements = [];
-  for (let ps = 0; ps < PERMISSION_SETS; ps++) {
-    for (let account = 0; account < ACCOUNTS; account++) {
-      entitlements.push({
-        id: `ps${ps}-a${account}`,
-        title: `Permission set ${ps} in account ${account}`,
-        kind: 'aws-role',
-        target: {
-          accounts: [String(500000000000 + account)],
-          permissionSet: { name: `PamBench${ps}`, managedPolicies: ['ReadOnlyAccess'] },
-        },
-        eligible: [`team-${account % TEAMS}`],
-        approval: { approvers: ['cloud-ops'], required: 1 },
-        maxDuration: 'PT4H',
-      });
-    }
-  }
+  const entitlements = benchEntitlements();
   return { ...base, identityCenter: { ...(base.identityCenter as object), groupIds }, entitlements };
 }
 
