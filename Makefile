@@ -1,6 +1,10 @@
 # Two commands: `make start` runs cloud-pam locally, `make test` runs every test suite.
 SHELL := /bin/bash
 export CDK_DISABLE_CLI_TELEMETRY := true
+# The project's own Node.js (devDependency `node`: 24, what Lambda runs) comes first for every recipe
+# once `npm ci` (run by the machine's node) has installed it.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+NODE_VERSION = @node -e 'const m = Number(process.versions.node.split(".")[0]); console.log("$(1) on Node.js " + process.version); if (m < 24) { console.error("cloud-pam runs on Node.js 24: node_modules/.bin/node is missing or older; run npm ci"); process.exit(1); }'
 
 .PHONY: install test start lint typecheck synth schema bench bench-lifecycle bench-start bench-cold-start clean
 
@@ -24,6 +28,7 @@ schema: install
 	npx tsx infra/config/write-json-schema.ts
 
 test: install
+	$(call NODE_VERSION,make test)
 	npx tsc --noEmit
 	npx biome check .
 	@mkdir -p .test-results
@@ -48,6 +53,7 @@ bench-cold-start: install
 
 # The whole system on this machine (moto for AWS); state lasts as long as the process. Ctrl-C stops it.
 start: install
+	$(call NODE_VERSION,make start)
 	@npx tsx local/start.ts
 
 clean:

@@ -161,27 +161,7 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = d
   }
 }
 
-/**
- * The AWS SDK warns on stderr that Node 20 support ends; that is not the CLI's output. bin/pam.js
- * turns it off by environment before the SDK loads; this drops the same warning if it comes anyway,
- * and nothing else.
- */
-function silenceSdkNodeVersionWarning(): void {
-  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-  process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
-    const text = warning instanceof Error ? warning.message : String(warning);
-    if (
-      /^NodeVersionSupportWarning\b|AWS SDK for JavaScript \(v3\).*(?:require node|maintenance)/s.test(text)
-    ) {
-      return;
-    }
-    emit(warning, ...rest);
-  }) as typeof process.emitWarning;
-}
-
 export async function runFromProcess(): Promise<number> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  silenceSdkNodeVersionWarning();
   return main(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

@@ -284,8 +284,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             // Every SDK client in the bundle reaches moto.
             AWS_ENDPOINT_URL: aws.endpoint,
             TZ: 'UTC',
-            // Lambda runs Node.js 24; the SDK's "Node 20 is ending" warning is noise here.
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           },
         }),
       );

@@ -53,8 +53,6 @@ function describeUsers(): string {
 }
 
 async function main(): Promise<void> {
-  // This machine runs Node.js 20; the SDK's support warning would break into the banner.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const requested = portFromEnv('PAM_PORT');
   // Where local.json, logs and the run files go (default .pam); the CLI finds it via PAM_LOCAL_FILE.

@@ -514,7 +514,7 @@ async function sdkFloor(workDir: string, env: NodeJS.ProcessEnv | undefined): Pr
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node24',
       mainFields: ['module', 'main'],
       minify: true,
       external: UNREACHED_CREDENTIAL_PROVIDERS,
@@ -571,8 +571,6 @@ async function benchConfig(name: string, workDir: string): Promise<ConfigResult>
       AWS_ACCESS_KEY_ID: 'ASIASTANDIN000000001',
       AWS_SECRET_ACCESS_KEY: 'stand-in',
       AWS_SESSION_TOKEN: 'stand-in',
-      // Lambda runs Node.js 24; on this machine's Node 20 the SDK would print a support warning.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...standInEnvironment(fn.environment),
     };
     lastEnv = env;

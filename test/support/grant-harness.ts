@@ -200,7 +200,6 @@ export async function createGrantHarness(
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
       POWERTOOLS_SERVICE_NAME: name,
       TZ: 'UTC',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
     functions.set(
       name,

@@ -1,7 +1,7 @@
 // The real executable, as `npx pam` runs it: bin/pam.js registers tsx and runs cli/main.ts. The AWS
 // SDK's Node-version notice must not reach the user's terminal, also when an SDK client is built.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,6 +52,44 @@ describe('bin/pam.js', () => {
     // Assess
     expect(result.stderr).not.toMatch(/NodeVersionSupportWarning|AWS SDK for JavaScript|Warning:/);
     expect(result.stderr).toBe(`pam: cannot reach http://127.0.0.1:${port} (is \`make start\` running?)\n`);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+  });
+
+  // The machine's own node (not the project's pinned Node.js 24): on this machine kind, Node.js 20.
+  const machineNode = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => !dir.includes('node_modules'))
+    .map((dir) => path.join(dir, 'node'))
+    .find((file) => existsSync(file));
+  const machineMajor = machineNode
+    ? Number(
+        spawnSync(machineNode, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout,
+      )
+    : undefined;
+  const olderNode = machineMajor !== undefined && machineMajor < 24 ? machineNode : undefined;
+
+  it.skipIf(!olderNode)("started by the machine's older node, runs on the pinned Node.js 24 instead", () => {
+    const result = spawnSync(olderNode as string, [BIN, '--help'], { encoding: 'utf8', timeout: 60_000 });
+
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('usage: pam <command> [arguments] [flags]');
+    expect(result.status).toBe(0);
+  });
+
+  it.skipIf(!olderNode)('says in one line what it needs when the pinned Node.js is not installed', () => {
+    const clone = mkdtempSync(path.join(tmpdir(), 'pam-bin-bare-'));
+    mkdirSync(path.join(clone, 'bin'));
+    copyFileSync(BIN, path.join(clone, 'bin', 'pam.js'));
+
+    const result = spawnSync(olderNode as string, [path.join(clone, 'bin', 'pam.js'), '--help'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+    expect(result.stderr).toMatch(
+      /^pam: needs Node\.js 24 \(this is v\d+\.\d+\.\d+\); run `make install` in the clone, then `npx pam`\n$/,
+    );
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
   });
