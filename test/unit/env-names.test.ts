@@ -3,36 +3,21 @@
 // benchmarks that set or expect a variable — writes a variable's name as a string or an object key;
 // they use `ENV`, so a rename is a type error.
 // (Property reads such as `env.ACCESS_TABLE_NAME` are typed by the shape they come from.)
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '#runtime/env-names.ts';
+import { codeOf, sourceFiles } from '../support/source-code.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const SOURCES = ['functions', 'shared', 'infra', 'local', 'cli', 'test', 'bench'];
 const CONTRACT = path.join('shared', 'runtime', 'env-names.ts');
 /** This file names the variables to look for them. */
 const SELF = path.join('test', 'unit', 'env-names.test.ts');
 
-function sources(dir: string): string[] {
-  return readdirSync(path.join(ROOT, dir)).flatMap((name) => {
-    const relative = path.join(dir, name);
-    if (statSync(path.join(ROOT, relative)).isDirectory()) return sources(relative);
-    return /\.(ts|mjs)$/.test(name) ? [relative] : [];
-  });
-}
-
-/** The code without its comments (block and line), so documentation may name a variable. */
-function code(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
-}
-
 describe('environment variable names', () => {
   it('are written only in the contract', () => {
     const offenders: string[] = [];
-    for (const file of SOURCES.flatMap(sources)) {
+    for (const file of sourceFiles()) {
       if (file === CONTRACT || file === SELF) continue;
-      const text = code(readFileSync(path.join(ROOT, file), 'utf8'));
+      const text = codeOf(file);
       for (const name of Object.keys(ENV)) {
         // A string, or an object key (at the start of a line or after `{` or `,`).
         const written = new RegExp(`(['"\`]${name}['"\`])|((^|[{,])\\s*${name}\\s*:)`, 'm');
