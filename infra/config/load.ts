@@ -176,6 +176,7 @@ const TOP_LEVEL_ORDER = [
   'approvalTimeout',
   'maxStartDelay',
   'limits',
+  'slack',
   'entitlements',
 ];
 
@@ -213,7 +214,12 @@ function toEntitlement(entitlement: EntitlementOutput, partition: string): Entit
       },
     },
     eligible: entitlement.eligible,
-    approval: entitlement.approval,
+    approval: {
+      approvers: entitlement.approval.approvers,
+      required: entitlement.approval.required,
+      autoApprove: entitlement.approval.autoApprove,
+      ...optional('slackChannel', entitlement.approval.slackChannel),
+    },
     maxDurationMs,
     maxTotalDurationMs: entitlement.maxTotalDuration ?? maxDurationMs,
     defaultDurationMs: entitlement.defaultDuration ?? Math.min(HOUR_MS, maxDurationMs),
@@ -235,6 +241,7 @@ function toPamConfig(parsed: ConfigOutput): PamConfig {
     approvalTimeoutMs: parsed.approvalTimeout,
     maxStartDelayMs: parsed.maxStartDelay,
     limits: { maxOpenRequestsPerUser: parsed.limits.maxOpenRequestsPerUser },
+    ...optional('slack', parsed.slack),
     entitlements: parsed.entitlements.map((entitlement) => toEntitlement(entitlement, partition)),
   };
   return { ...withoutHash, configHash: sha256Hex(canonicalJson(withoutHash)) };

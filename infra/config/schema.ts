@@ -375,6 +375,39 @@ const targetSchema = z.strictObject({
   permissionSet: permissionSetSchema,
 });
 
+/** A Slack public or private channel id. */
+const slackChannelSchema = z
+  .string({ error: 'expected a Slack channel id such as C0123456789' })
+  .regex(/^[CG][A-Z0-9]{8,20}$/, 'expected a Slack channel id such as C0123456789');
+
+export const slackSchema = z
+  .strictObject({
+    teamIds: z
+      .array(z.string().regex(/^T[A-Z0-9]{8,20}$/, 'expected a Slack workspace id such as T0123456789'))
+      .default([])
+      .meta({ description: 'Allow-listed Slack workspaces (team ids); any other is refused.' }),
+    enterpriseIds: z
+      .array(z.string().regex(/^E[A-Z0-9]{8,20}$/, 'expected an Enterprise Grid id such as E0123456789'))
+      .default([])
+      .meta({ description: 'Allow-listed Enterprise Grid organizations; any of their workspaces is admitted.' }),
+    approversChannel: slackChannelSchema.meta({
+      description: 'Where approval messages go when an entitlement names no channel.',
+    }),
+    identityBinding: z.enum(['email', 'strict']).default('email').meta({
+      description:
+        'email: the Slack account email is looked up in the Identity Store. strict: only a link made with `pam slack link` counts.',
+    }),
+  })
+  .superRefine((slack, ctx) => {
+    if (slack.teamIds.length === 0 && slack.enterpriseIds.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected at least one workspace in teamIds or organization in enterpriseIds',
+        path: ['teamIds'],
+      });
+  })
+  .meta({ description: 'The Slack approval bot (omit for no Slack).' });
+
 const approvalSchema = z.strictObject({
   approvers: groupListSchema(1, 'Groups whose members may approve.'),
   required: z
@@ -386,6 +419,9 @@ const approvalSchema = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: 'Grant without approval (not allowed with required > 1 or privileged).' }),
+  slackChannel: slackChannelSchema
+    .meta({ description: 'Slack channel for its approval messages (default: slack.approversChannel).' })
+    .optional(),
 });
 
 export const ENTITLEMENT_KINDS = ['aws-role', 'secret', 'session'] as const;
@@ -510,6 +546,7 @@ export const configSchema = z
     approvalTimeout: durationSchema('How long a request may wait for approval.').prefault('P1D'),
     maxStartDelay: durationSchema('How far ahead a request may ask to start (startAt).').prefault('P7D'),
     limits: limitsSchema,
+    slack: slackSchema.optional(),
     entitlements: z.array(entitlementSchema),
   })
   .meta({ title: 'cloud-pam entitlement configuration' });

@@ -3,13 +3,14 @@
 // the same use cases as `/v1`. A policy refusal is final (audited, not retried); anything else
 // propagates so SQS retries and, in the end, dead-letters it.
 import { canonicalJson } from '#domain/canonical-json.ts';
-import { NotFoundError, PamError, RetryableError } from '#domain/errors.ts';
+import { NotFoundError, PamError, RetryableError, SlackNotConfiguredError, ValidationError } from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { optional } from '#domain/optional.ts';
 import { startScheduleName } from '#domain/schedule-names.ts';
 import * as z from '#domain/zod.ts';
 import type { PermissionSets, Scheduler, TupleStore, WorkQueue } from '#ports/grants.ts';
 import { DeliverySchema, SCHEDULED_DELIVERY } from './delivery.ts';
+import { type SlackOrigin, SlackOriginSchema } from './slack/jobs.ts';
 import type { CoreDeps } from './deps.ts';
 import { tupleGroup, tuplesOf } from './grants/tuples.ts';
 import { proofOf, refuseUnproven, requesterStillEligible, unproven } from './proof.ts';
@@ -26,7 +27,7 @@ export interface CommandGrantDeps {
 /** The reason recorded when access is withdrawn because the requester left the eligible groups. */
 export const REQUESTER_NOT_ELIGIBLE = 'the requester is no longer in a group eligible for this entitlement';
 
-import { makeApplySystemCommand, makeDecideRequest, makeSystemRevoke } from './requests.ts';
+import { makeApplySystemCommand, makeCreateRequest, makeDecideRequest, makeSystemRevoke } from './requests.ts';
 
 const requestId = z.string().check(z.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID'));
 const userId = z.string().check(z.minLength(1), z.maxLength(64));
@@ -35,13 +36,39 @@ const reason = z.optional(z.string().check(z.maxLength(1000)));
 
 const delivery = DeliverySchema;
 
+/** Exactly one of `actorId` (an ingress that resolved the caller) and `slack` (the worker resolves). */
+const oneActor = z.refine(
+  (command: unknown) => {
+    const { actorId, slack } = command as { actorId?: unknown; slack?: unknown };
+    return (actorId === undefined) !== (slack === undefined);
+  },
+  { message: 'expected exactly one of actorId and slack' },
+);
+
 export const CommandMessageSchema = z.discriminatedUnion('action', [
+  z
+    .strictObject({
+      action: z.enum(['approve', 'deny', 'cancel', 'revoke', 'review']),
+      requestId,
+      actorId: z.optional(userId),
+      /** A decision made in Slack: the worker binds the Slack user to an Identity Store user. */
+      slack: z.optional(SlackOriginSchema),
+      comment,
+      commandId: z.optional(z.string().check(z.maxLength(64))),
+      delivery,
+    })
+    .check(oneActor),
+  // A request made in Slack's request modal. The ingress mints the id (so a retried submission is the
+  // same request) and checked the fields against the config; eligibility and policy are the worker's.
   z.strictObject({
-    action: z.enum(['approve', 'deny', 'cancel', 'revoke', 'review']),
+    action: z.literal('create'),
     requestId,
-    actorId: userId,
-    comment,
-    commandId: z.optional(z.string().check(z.maxLength(64))),
+    slack: SlackOriginSchema,
+    entitlementId: z.string().check(z.minLength(1), z.maxLength(64)),
+    accountId: z.string().check(z.regex(/^\d{12}$/)),
+    durationMs: z.optional(z.int().check(z.positive())),
+    reason,
+    ticket: z.optional(z.string().check(z.maxLength(200))),
     delivery,
   }),
   z.strictObject({
@@ -97,7 +124,7 @@ export type CommandResult =
   | { readonly outcome: 'no-op'; readonly request: AccessRequest }
   /** A `start` or `expire` delivered more than EARLY_DELIVERY_WAIT_MS early: do not remember it. */
   | { readonly outcome: 'not-due'; readonly request: AccessRequest; readonly dueAt: string }
-  | { readonly outcome: 'refused'; readonly code: string };
+  | { readonly outcome: 'refused'; readonly code: string; readonly message: string };
 
 /**
  * How early a `start` or `expire` may arrive and still be carried out by the delivery itself: it
@@ -118,13 +145,51 @@ export class DeliveryTooEarlyError extends Error {
   }
 }
 
+/** Who a Slack user is in the Identity Store (shared/app/slack/identity.ts); absent without Slack. */
+export interface SlackActors {
+  /** The Identity Store user id; throws a PamError (a final refusal) when the Slack user has none or is refused. */
+  identify(origin: SlackOrigin): Promise<string>;
+}
+
+const UNPROVEN_MESSAGE = 'the request record is not proven by its audit chain';
+
 export interface ProcessOptions {
   /** How this invocation waits for a command up to EARLY_DELIVERY_WAIT_MS early (absent: it cannot). */
   readonly waitUntil?: WaitUntil;
 }
 
-export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps }) {
+export function makeProcessCommand(
+  deps: CoreDeps & { grants?: CommandGrantDeps; slackActors?: SlackActors },
+) {
   const decideRequest = makeDecideRequest(deps);
+  const createRequest = makeCreateRequest(deps);
+
+  /** The acting user: named by an ingress that resolved them, or bound from Slack here, at decision time. */
+  async function actorOf(command: { readonly actorId?: string; readonly slack?: SlackOrigin }): Promise<string> {
+    if (command.actorId !== undefined) return command.actorId;
+    if (!command.slack || !deps.slackActors) throw new SlackNotConfiguredError();
+    return deps.slackActors.identify(command.slack);
+  }
+
+  /** A request made in Slack; a redelivery of one already made is a no-op, not a second request. */
+  async function create(command: Extract<CommandMessage, { action: 'create' }>): Promise<CommandResult> {
+    const actorId = await actorOf(command);
+    const existing = await deps.store.get(command.requestId);
+    if (existing) {
+      if (existing.requesterId !== actorId) throw new ValidationError('requestId: already taken');
+      return { outcome: 'no-op', request: existing };
+    }
+    const request = await createRequest({
+      requestId: command.requestId,
+      actorId,
+      entitlementId: command.entitlementId,
+      accountId: command.accountId,
+      ...optional('durationMs', command.durationMs),
+      ...optional('reason', command.reason),
+      ...optional('ticket', command.ticket),
+    });
+    return { outcome: 'applied', request };
+  }
   const applySystemCommand = makeApplySystemCommand(deps);
   const systemRevoke = makeSystemRevoke(deps);
 
@@ -168,7 +233,7 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
       const problems = await unproven(deps, request);
       if (problems.length > 0) {
         await refuseUnproven(deps, { check: 'start', requestId: request.id, problems });
-        return { outcome: 'refused', code: 'RECORD_NOT_PROVEN' };
+        return { outcome: 'refused', code: 'RECORD_NOT_PROVEN', message: UNPROVEN_MESSAGE };
       }
       // Eligibility is checked again when access would begin: someone who left the group gets none.
       if (!(await requesterStillEligible(deps, request))) {
@@ -198,7 +263,7 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
         problems.push(`no assignment is held for it in account ${command.accountId} (lease)`);
       if (problems.length > 0) {
         await refuseUnproven(deps, { check: 'assignment-succeeded', requestId: request.id, problems });
-        return { outcome: 'refused', code: 'RECORD_NOT_PROVEN' };
+        return { outcome: 'refused', code: 'RECORD_NOT_PROVEN', message: UNPROVEN_MESSAGE };
       }
     }
     const { request: next, changed } = await applySystemCommand(command.requestId, {
@@ -279,6 +344,8 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
           });
           return { outcome: changed ? 'applied' : 'no-op', request };
         }
+        case 'create':
+          return await create(command);
         case 'extend': {
           const request = await decideRequest({
             action: 'extend',
@@ -292,7 +359,7 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
         default: {
           const request = await decideRequest({
             action: command.action,
-            actorId: command.actorId,
+            actorId: await actorOf(command),
             requestId: command.requestId,
             ...optional('comment', command.comment),
           });
@@ -302,7 +369,7 @@ export function makeProcessCommand(deps: CoreDeps & { grants?: CommandGrantDeps 
     } catch (error) {
       // Retrying cannot change a final answer; a lost race or an unavailable audit log may resolve.
       if (error instanceof PamError && !(error instanceof RetryableError))
-        return { outcome: 'refused', code: error.code };
+        return { outcome: 'refused', code: error.code, message: error.message };
       throw error;
     }
   };

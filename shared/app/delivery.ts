@@ -37,6 +37,12 @@ export const DeliverySchema = z.discriminatedUnion('by', [
     by: z.literal('api'),
     requestId: z.string().check(z.regex(/^[\w-]{1,128}$/, 'expected a request id')),
   }),
+  // The Slack ingress: Slack's id for the occurrence (`trigger_id` of a command or click), never the
+  // action id (the same on every click of one button: two approvers' clicks must both count).
+  z.strictObject({
+    by: z.literal('slack'),
+    id: z.string().check(z.regex(/^[\w.-]{1,128}$/, 'expected a Slack trigger_id')),
+  }),
   // The provisioning worker: the lease write that settled the assignment (tuple key and version).
   z.strictObject({
     by: z.literal('provisioning'),

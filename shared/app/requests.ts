@@ -20,6 +20,8 @@ import { approvalsStillCounting, refuseUnproven, requesterStillEligible, unprove
 import { auditRejections } from './rejections.ts';
 
 export interface CreateRequestInput {
+  /** The id to give the request (a Slack submission's, minted by the ingress); default a new ULID. */
+  readonly requestId?: string;
   readonly actorId: string;
   readonly entitlementId: string;
   readonly accountId: string;
@@ -79,7 +81,7 @@ export function makeCreateRequest(deps: CoreDeps) {
         if (startAt && Number.isNaN(startAt.getTime()))
           throw new ValidationError('startAt: expected an ISO-8601 time');
         const outcome = openRequest({
-          id: deps.ids.next(),
+          id: input.requestId ?? deps.ids.next(),
           requester,
           entitlement,
           configHash: deps.catalog.config.configHash,

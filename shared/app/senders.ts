@@ -39,6 +39,7 @@ const HUMAN: readonly SenderRole[] = ['ingress'];
  * that knows them.
  */
 export const MAY_SEND: Readonly<Record<string, readonly SenderRole[]>> = {
+  create: HUMAN,
   approve: HUMAN,
   deny: HUMAN,
   cancel: HUMAN,

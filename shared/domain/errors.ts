@@ -126,6 +126,38 @@ export class TooManyOpenRequestsError extends PolicyRefusal {
   readonly code = 'TOO_MANY_OPEN_REQUESTS';
 }
 
+/** Why a Slack user may not act through the bot. */
+export type SlackRefusalReason =
+  | 'workspace'
+  | 'guest'
+  | 'external'
+  | 'deleted'
+  | 'bot'
+  | 'no-identity'
+  | 'not-linked';
+
+/**
+ * A Slack user cloud-pam will not act for: a workspace outside the allow-list, a guest, a Slack
+ * Connect user of another organization, or a Slack account bound to no Identity Store user.
+ */
+export class SlackIdentityError extends PamError {
+  readonly code = 'SLACK_IDENTITY';
+  constructor(
+    readonly reason: SlackRefusalReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A Slack command reached a deployment without a `slack` config section. */
+export class SlackNotConfiguredError extends PamError {
+  readonly code = 'SLACK_NOT_CONFIGURED';
+  constructor() {
+    super('Slack is not configured for this cloud-pam deployment');
+  }
+}
+
 /**
  * Nothing changed, and trying again may go through: a race lost to another decision, an audit log
  * that could not be written. Queue workers let these retry; every other error is a final answer.

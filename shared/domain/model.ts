@@ -25,6 +25,8 @@ export interface ApprovalPolicy {
   /** N of an N-of-M quorum. */
   readonly required: number;
   readonly autoApprove: boolean;
+  /** Slack channel id (`C…`/`G…`) where approval messages go; absent: `slack.approversChannel`. */
+  readonly slackChannel?: string;
 }
 
 export interface Entitlement {
@@ -62,6 +64,24 @@ export interface IdentityCenterConfig {
 
 export type DriftMode = 'remove' | 'report';
 
+/** How a Slack user becomes an Identity Store user. */
+export type SlackIdentityBinding = 'email' | 'strict';
+
+/** The Slack approval bot (absent: no Slack at all; its endpoints refuse everything). */
+export interface SlackConfig {
+  /** Allow-listed workspaces (`T…`): a request from any other is refused. */
+  readonly teamIds: readonly string[];
+  /** Allow-listed Enterprise Grid organizations (`E…`): any workspace of theirs is admitted. */
+  readonly enterpriseIds: readonly string[];
+  /** Where approval messages go for an entitlement that names no channel of its own (`C…`/`G…`). */
+  readonly approversChannel: string;
+  /**
+   * `email`: the Slack account's email is looked up in the Identity Store. `strict`: only a link the
+   * person made with `pam slack link` (SigV4) counts, so changing a Slack email changes nothing.
+   */
+  readonly identityBinding: SlackIdentityBinding;
+}
+
 export interface PamConfig {
   readonly identityCenter: IdentityCenterConfig;
   /** Config group names (matched by id) whose members are cloud-pam admins (may revoke anything). */
@@ -72,6 +92,7 @@ export interface PamConfig {
   readonly maxStartDelayMs?: number;
   /** What one user may hold open at once (defaults in shared/app/requests.ts when absent). */
   readonly limits?: PamLimits;
+  readonly slack?: SlackConfig;
   readonly entitlements: readonly Entitlement[];
   /** SHA-256 (hex) of the canonical JSON of the validated config; recorded in every snapshot. */
   readonly configHash: string;
@@ -142,6 +163,8 @@ export interface PolicySnapshot {
 
 export interface Approval {
   readonly approverId: string;
+  /** The approver's display name in the Identity Store at decision time (what people read). */
+  readonly approverName?: string;
   /** ISO-8601 UTC. */
   readonly at: string;
   readonly comment?: string;
@@ -151,6 +174,8 @@ export interface Approval {
 
 export interface Decision {
   readonly actorId: string;
+  /** The actor's display name in the Identity Store at decision time. */
+  readonly actorName?: string;
   readonly at: string;
   readonly comment?: string;
 }
@@ -182,6 +207,8 @@ export interface AccessRequest {
   /** ULID. */
   readonly id: string;
   readonly requesterId: string;
+  /** The requester's display name in the Identity Store when the request was made. */
+  readonly requesterName?: string;
   /** Person keys of the requester at request time (ExternalIds, employee number, user id). */
   readonly requesterPersonKeys: readonly string[];
   readonly entitlementId: string;
@@ -227,4 +254,6 @@ export interface Actor {
   readonly personKeys: readonly string[];
   /** Member of one of the config's admin groups. */
   readonly isAdmin: boolean;
+  /** Display name in the Identity Store (kept on the records this actor makes). */
+  readonly displayName?: string;
 }

@@ -33,6 +33,7 @@ const entitlement = z.strictObject({
     approvers: groups,
     required: z.int().check(z.gte(1)),
     autoApprove: z.boolean(),
+    slackChannel: z.optional(z.string()),
   }),
   maxDurationMs: ms,
   maxTotalDurationMs: ms,
@@ -58,6 +59,14 @@ const compiledConfig = z.strictObject({
   approvalTimeoutMs: ms,
   maxStartDelayMs: z.optional(ms),
   limits: z.optional(z.strictObject({ maxOpenRequestsPerUser: z.int().check(z.gte(1)) })),
+  slack: z.optional(
+    z.strictObject({
+      teamIds: z.array(z.string()),
+      enterpriseIds: z.array(z.string()),
+      approversChannel: z.string().check(z.minLength(1)),
+      identityBinding: z.enum(['email', 'strict']),
+    }),
+  ),
   entitlements: z.array(entitlement),
   configHash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
 });

@@ -27,6 +27,18 @@ export const ENV = {
   SCHEDULES_DLQ_ARN: 'SCHEDULES_DLQ_ARN',
   /** JSON: sender role → the role ids (`AROA…`) the commands worker accepts it from. */
   COMMAND_SENDERS: 'COMMAND_SENDERS',
+  /** Secrets Manager ARN of the Slack app's signing secret (plain string). */
+  SLACK_SIGNING_SECRET_ARN: 'SLACK_SIGNING_SECRET_ARN',
+  /** Secrets Manager ARN of the Slack app's bot token (`xoxb-…`, plain string). */
+  SLACK_BOT_TOKEN_ARN: 'SLACK_BOT_TOKEN_ARN',
+  /** The Slack Web API base URL (`https://slack.com/api/`; the local runtime's stand-in locally). */
+  SLACK_API_URL: 'SLACK_API_URL',
+  /** Where `response_url`s may point (`https://hooks.slack.com/`): anything else is not posted to. */
+  SLACK_RESPONSE_URL_PREFIX: 'SLACK_RESPONSE_URL_PREFIX',
+  /** The Slack work queue (FIFO) notify-slack consumes. */
+  SLACK_QUEUE_URL: 'SLACK_QUEUE_URL',
+  /** JSON: Slack work sender (`ingress`, `react-to-change`) → the role ids notify-slack accepts it from. */
+  SLACK_JOB_SENDERS: 'SLACK_JOB_SENDERS',
 } as const;
 export type EnvName = keyof typeof ENV;
 

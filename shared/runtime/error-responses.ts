@@ -36,6 +36,7 @@ export const HTTP_STATUS_BY_CODE: { readonly [Code in PamErrorCode]: number } = 
   SAME_PERSON_APPROVAL: 403,
   NOT_APPROVER: 403,
   FORBIDDEN: 403,
+  SLACK_IDENTITY: 403,
   NOT_FOUND: 404,
   ALREADY_APPROVED: 409,
   INVALID_STATE: 409,
@@ -46,6 +47,7 @@ export const HTTP_STATUS_BY_CODE: { readonly [Code in PamErrorCode]: number } = 
   CONCURRENT_MODIFICATION: 409,
   RATE_LIMITED: 429,
   AUDIT_UNAVAILABLE: 503,
+  SLACK_NOT_CONFIGURED: 503,
 };
 
 /**

@@ -13,3 +13,12 @@ export const COMMAND_SENDER_REFUSED_METRIC = 'CommandSenderRefused';
  * pass after pass means expiry backstops and revocations may be waiting.
  */
 export const RECONCILE_WORK_LEFT_METRIC = 'ReconcileWorkLeft';
+
+/** A Slack message, DM or reply gave up after its retries (the decision itself is committed). */
+export const SLACK_DELIVERY_FAILED_METRIC = 'SlackDeliveryFailed';
+
+/** A Slack request failed signature or timestamp verification (401). */
+export const SLACK_SIGNATURE_REFUSED_METRIC = 'SlackSignatureRefused';
+
+/** A Slack user was refused (workspace, guest, external, no identity). */
+export const SLACK_USER_REFUSED_METRIC = 'SlackUserRefused';

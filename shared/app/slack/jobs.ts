@@ -1,0 +1,65 @@
+// The Slack work queue contract (FIFO): what the Slack ingress and react-to-change hand to the
+// notify-slack worker. A render job is grouped by request id, so a stale render never lands after a
+// fresh one; the others by the Slack user. Each carries the sender's id for its occurrence
+// (`trigger_id`, `event_id` or the stream record), which the worker remembers for 24 h so a Slack
+// retry past SQS's 5-minute deduplication window is still done once.
+import * as z from '#domain/zod.ts';
+
+const teamId = z.string().check(z.regex(/^T[A-Z0-9]{2,30}$/, 'expected a Slack team id'));
+const enterpriseId = z.string().check(z.regex(/^E[A-Z0-9]{2,30}$/, 'expected a Slack enterprise id'));
+const slackUserId = z.string().check(z.regex(/^[UW][A-Z0-9]{2,30}$/, 'expected a Slack user id'));
+const requestId = z.string().check(z.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID'));
+
+/** Who acted in Slack, and where a deferred answer goes (`response_url`: a credential, never logged). */
+export const SlackOriginSchema = z.strictObject({
+  teamId,
+  enterpriseId: z.optional(enterpriseId),
+  userId: slackUserId,
+  responseUrl: z.optional(
+    z.string().check(z.maxLength(500), z.regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL')),
+  ),
+});
+export type SlackOrigin = z.infer<typeof SlackOriginSchema>;
+
+/** Slack's id for one occurrence: `trigger_id` of a command or click, `event_id` of an event. */
+export const SlackDeliverySchema = z.strictObject({
+  by: z.literal('slack'),
+  id: z.string().check(z.regex(/^[\w.-]{1,128}$/, 'expected a Slack trigger_id or event_id')),
+});
+
+export const SlackJobSchema = z.discriminatedUnion('kind', [
+  // react-to-change, for every change of a request: render its approval message and DM from the
+  // request's current state. `version` is the change that caused it (deduplication only: what is
+  // shown is read at send time, never taken from the job).
+  z.strictObject({ kind: z.literal('render'), requestId, version: z.int().check(z.positive()) }),
+  // `/pam request`: the ingress opened a loading modal; fill it with what the user may request.
+  z.strictObject({
+    kind: z.literal('fill-request-modal'),
+    viewId: z.string().check(z.regex(/^V[A-Z0-9]{2,30}$/, 'expected a Slack view id')),
+    origin: SlackOriginSchema,
+    delivery: SlackDeliverySchema,
+  }),
+  // `/pam list`: my requests and what awaits my approval, answered through response_url.
+  z.strictObject({ kind: z.literal('list'), origin: SlackOriginSchema, delivery: SlackDeliverySchema }),
+  // `/pam link <code>`: bind this Slack user to the Identity Store user who made the code.
+  z.strictObject({
+    kind: z.literal('link'),
+    code: z.string().check(z.regex(/^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/, 'expected a link code')),
+    origin: SlackOriginSchema,
+    delivery: SlackDeliverySchema,
+  }),
+  // Events API `app_home_opened`: publish the user's App Home.
+  z.strictObject({ kind: z.literal('home'), origin: SlackOriginSchema, delivery: SlackDeliverySchema }),
+]);
+export type SlackJob = z.infer<typeof SlackJobSchema>;
+
+/** The idempotency key of a job: its kind and the sender's id for the occurrence. */
+export function slackJobKey(job: SlackJob): string {
+  if (job.kind === 'render') return `render|${job.requestId}|${job.version}`;
+  return `${job.kind}|${job.origin.teamId}:${job.origin.userId}|${job.delivery.id}`;
+}
+
+/** The FIFO group of a job: one request's renders in order; one user's Slack work in order. */
+export function slackJobGroup(job: SlackJob): string {
+  return job.kind === 'render' ? job.requestId : `${job.origin.teamId}:${job.origin.userId}`;
+}
