@@ -42,7 +42,7 @@ const oneActor = z.refine(
     const { actorId, slack } = command as { actorId?: unknown; slack?: unknown };
     return (actorId === undefined) !== (slack === undefined);
   },
-  { message: 'expected exactly one of actorId and slack' },
+  { message: 'expected exactly one of actorId and slack', path: ['actorId'] },
 );
 
 export const CommandMessageSchema = z.discriminatedUnion('action', [

@@ -88,7 +88,7 @@ describe('the commands queue', () => {
     });
 
     // Assess
-    expect(result).toEqual({ outcome: 'refused', code: 'NOT_APPROVER' });
+    expect(result).toMatchObject({ outcome: 'refused', code: 'NOT_APPROVER' });
     expect((await h.chain(created.id)).at(-1)).toMatchObject({ type: 'request.rejected' });
   });
 
@@ -193,7 +193,7 @@ describe('the commands queue', () => {
     });
 
     // Assess
-    expect(result).toEqual({ outcome: 'refused', code: 'INVALID_STATE' });
+    expect(result).toMatchObject({ outcome: 'refused', code: 'INVALID_STATE' });
   });
 
   describe('early deliveries', () => {
@@ -386,7 +386,33 @@ describe('the commands queue', () => {
         body: { action: 'timeout', requestId: requestId.slice(1) },
         path: ['requestId'],
       },
-      { name: 'a missing actor', body: { action: 'deny', requestId }, path: ['actorId'] },
+      {
+        name: 'a missing actor',
+        body: { action: 'deny', requestId, delivery: { by: 'api', requestId: 'call-1' } },
+        path: ['actorId'],
+      },
+      {
+        name: 'both an actor and a Slack origin (who acts must be one person, named one way)',
+        body: {
+          action: 'approve',
+          requestId,
+          actorId: U.alice,
+          slack: { teamId: 'T0EXAMPLE01', userId: 'U0BOB00001' },
+          delivery: { by: 'slack', id: '398738663015.47445629121.803a0bc8' },
+        },
+        path: ['actorId'],
+      },
+      {
+        name: 'a create without its Slack origin',
+        body: {
+          action: 'create',
+          requestId,
+          entitlementId: 'dev-readonly',
+          accountId: '333333333333',
+          delivery: { by: 'slack', id: '398738663015.47445629121.803a0bc8' },
+        },
+        path: ['slack'],
+      },
       {
         name: 'a zero grant version',
         body: { action: 'expire', requestId, grantVersion: 0, expiresAt: '2026-03-02T10:00:00Z' },

@@ -46,6 +46,9 @@ const WIRE_STATUS: Record<string, number> = {
   CONCURRENT_MODIFICATION: 409,
   AUDIT_UNAVAILABLE: 503,
   RATE_LIMITED: 429,
+  // New with the Slack bot (no wire status before): a Slack user refused, Slack not configured.
+  SLACK_IDENTITY: 403,
+  SLACK_NOT_CONFIGURED: 503,
 };
 
 describe('error responses', () => {
@@ -78,7 +81,7 @@ describe('error responses', () => {
     });
   });
 
-  it('counts as policy refusals every code but races, an unavailable audit log, unknown ids, unknown callers and rate limits', () => {
+  it('counts as policy refusals every code but races, an unavailable audit log, unknown ids, unknown callers (Slack ones too), Slack not configured and rate limits', () => {
     // Prepare
     const errors = everyPamError();
 
@@ -93,6 +96,8 @@ describe('error responses', () => {
       'CONFIG_INVALID',
       'NOT_FOUND',
       'RATE_LIMITED',
+      'SLACK_IDENTITY',
+      'SLACK_NOT_CONFIGURED',
       'UNAUTHENTICATED',
     ]);
     expect(refusals.sort()).toEqual([

@@ -538,7 +538,7 @@ describe('strict objects', () => {
       (d) => {
         d.entitlement = [];
       },
-      'entitlement: expected no such key (unknown key; allowed here: identityCenter, admins, drift, approvalTimeout, maxStartDelay, limits, entitlements)',
+      'entitlement: expected no such key (unknown key; allowed here: identityCenter, admins, drift, approvalTimeout, maxStartDelay, limits, slack, entitlements)',
     ],
     [
       'identityCenter',
@@ -566,7 +566,7 @@ describe('strict objects', () => {
       (d) => {
         d.entitlements[0].approval.reqired = 2;
       },
-      'entitlements[0].approval.reqired: expected no such key (unknown key; allowed here: approvers, required, autoApprove)',
+      'entitlements[0].approval.reqired: expected no such key (unknown key; allowed here: approvers, required, autoApprove, slackChannel)',
     ],
   ])('refuses an unknown key in %s', (_name, change, expected) => {
     expect(issuesOf(yamlWith(change))).toEqual([expected]);
