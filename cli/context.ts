@@ -32,6 +32,8 @@ export interface CliDeps {
   readonly stackOutputs: (stackName: string, profile: string | undefined) => Promise<Record<string, string>>;
   readonly dynamoClient: (config: DynamoDBClientConfig) => DynamoDBClient;
   readonly isProcessAlive: (pid: number) => boolean;
+  /** This machine's clock (epoch ms): human output uses it only when an answer carries no server time. */
+  readonly now: () => number;
 }
 
 export const defaultDeps: CliDeps = {
@@ -54,6 +56,7 @@ export const defaultDeps: CliDeps = {
   },
   dynamoClient: (config) => new DynamoDBClient(config),
   isProcessAlive,
+  now: () => Date.now(),
 };
 
 export interface GlobalFlags {

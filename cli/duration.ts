@@ -1,6 +1,7 @@
-// Durations on the command line: people type `90m`, `2h`, `1d` or `1h30m`, scripts may pass ISO-8601
-// (`PT2H`). Either way the wire gets the canonical ISO-8601 form the API takes (shared grammar in
-// #domain/duration.ts), so the API's own rules (fixed-length units only, ≤ 32 characters) still apply.
+// Durations on the command line: people type `90m`, `2h`, `1d` or `1h30m` (or `1h 30m`, as the CLI
+// prints them), scripts may pass ISO-8601 (`PT2H`). Either way the wire gets the canonical ISO-8601
+// form the API takes (shared grammar in #domain/duration.ts), so the API's own rules (fixed-length
+// units only, ≤ 32 characters) still apply. Human output turns the API's ISO-8601 back into `2h`.
 import { formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
 
 const SECOND = 1000;
@@ -9,7 +10,8 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 
-const SHORTHAND = /^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+// Units in order, optionally a space apart (`1h 30m`, what humanDuration prints, reads back).
+const SHORTHAND = /^(?:(\d+)w)? *(?:(\d+)d)? *(?:(\d+)h)? *(?:(\d+)m)? *(?:(\d+)s)?$/;
 
 export type DurationFlag =
   | { readonly ok: true; readonly ms: number; readonly iso: string }
@@ -17,7 +19,7 @@ export type DurationFlag =
 
 const EXPECTED = 'expected a duration such as 30m, 2h, 1h30m, 1d or PT2H';
 
-/** Parses `2h`, `1h30m`, `1d`, `90m`, `45s`, `1w` (units in that order) or an ISO-8601 duration. */
+/** Parses `2h`, `1h30m`, `1h 30m`, `1d`, `90m`, `45s`, `1w` (units in that order) or an ISO-8601 duration. */
 export function parseDurationFlag(text: string): DurationFlag {
   const trimmed = text.trim();
   let ms: number;
@@ -41,7 +43,7 @@ export function parseDurationFlag(text: string): DurationFlag {
   return { ok: true, ms, iso: formatIsoDuration(ms) };
 }
 
-/** Milliseconds as people write them: `2h`, `1d1h30m`, `45s`, `0s`. */
+/** Milliseconds as people write them: `2h`, `1d 1h 30m`, `45s`, `0s`. */
 export function humanDuration(ms: number): string {
   if (ms === 0) return '0s';
   const sign = ms < 0 ? '-' : '';
@@ -57,5 +59,24 @@ export function humanDuration(ms: number): string {
     if (count > 0) parts.push(`${count}${unit}`);
     rest -= count * size;
   }
-  return `${sign}${parts.join('') || `${Math.abs(ms)}ms`}`;
+  return `${sign}${parts.join(' ') || `${Math.abs(ms)}ms`}`;
+}
+
+/** An ISO-8601 duration from the API as people write it (`PT1H30M` → `1h 30m`); anything else as it is. */
+export function humanIsoDuration(text: string): string {
+  const parsed = parseIsoDuration(text);
+  return parsed.ok ? humanDuration(parsed.ms) : text;
+}
+
+/**
+ * How long a grant ending at `expiresAt` has left at `nowMs`, in whole minutes rounded down (never
+ * more than it has): `1h 12m`, `under 1m`, `0m` once its end has passed (its expiry is then on its
+ * way). Undefined when `expiresAt` is not a time.
+ */
+export function timeLeft(expiresAt: string, nowMs: number): string | undefined {
+  const ms = Date.parse(expiresAt) - nowMs;
+  if (Number.isNaN(ms)) return undefined;
+  if (ms <= 0) return '0m';
+  if (ms < MINUTE) return 'under 1m';
+  return humanDuration(ms - (ms % MINUTE));
 }

@@ -1,22 +1,32 @@
 // Human output: a request as a short block, lists as aligned tables. The API's answers are parsed
 // with lenient zod schemas first (only the fields shown), so a surprising answer is a clear error
 // rather than `undefined` on screen; `--json` bypasses all of this and prints the API's document.
+// People appear by the name recorded when they acted (their id when the record predates names),
+// durations as people write them (`1h 30m`), and an active grant with the time it has left at `now`:
+// the server's time when the API said it, else this machine's (see cli/subcommands.ts).
 import { z } from 'zod';
 import { fieldPath } from '#domain/text.ts';
+import { humanIsoDuration, timeLeft } from './duration.ts';
 import { CliError, oneLine } from './errors.ts';
 
 const text = z.string();
 const optionalText = z.string().nullable().optional();
 const actorRecord = z
-  .object({ actorId: text, at: text, comment: z.string().optional() })
+  .object({ actorId: text, actorName: z.string().optional(), at: text, comment: z.string().optional() })
   .nullable()
   .optional();
-const approval = z.object({ approverId: text, at: text, comment: z.string().optional() });
+const approval = z.object({
+  approverId: text,
+  approverName: z.string().optional(),
+  at: text,
+  comment: z.string().optional(),
+});
 
 export const RequestViewSchema = z.object({
   id: text,
   status: text,
   requesterId: text,
+  requesterName: optionalText,
   entitlementId: text,
   entitlementTitle: z.string().optional(),
   accountId: text,
@@ -102,13 +112,40 @@ function accounts(view: RequestView): string {
   return all.length > 1 ? `${all[0]} +${all.length - 1}` : (all[0] ?? view.accountId);
 }
 
-function decided(label: string, record: RequestView['denial']): string[] {
-  if (!record) return [];
-  return [`${label} by ${record.actorId} at ${record.at}${record.comment ? ` — ${record.comment}` : ''}`];
+/** Statuses in which the grant is held, so its time left means something. */
+const HOLDING = new Set(['ACTIVE', 'EXTENSION_PENDING']);
+
+/** Who the requester is to people: the name recorded, else the id (records made before names). */
+function requester(view: RequestView): string {
+  return view.requesterName || view.requesterId;
 }
 
-/** A request as a block: the id and status, then one labelled line per field that has a value. */
-export function requestBlock(view: RequestView): string[] {
+/** Someone the view names by id: the requester's name when it is them (extension, break-glass). */
+function personOf(view: RequestView, userId: string): string {
+  return userId === view.requesterId ? requester(view) : userId;
+}
+
+function approvers(approvals: RequestView['approvals']): string {
+  return approvals.map((a) => a.approverName || a.approverId).join(', ');
+}
+
+/** How long the grant has left (`1h 12m`) while it is held; undefined otherwise. */
+function grantLeft(view: RequestView, now: number): string | undefined {
+  if (!view.grant || !HOLDING.has(view.status)) return undefined;
+  return timeLeft(view.grant.expiresAt, now);
+}
+
+function decided(label: string, record: RequestView['denial']): string[] {
+  if (!record) return [];
+  const who = record.actorName || record.actorId;
+  return [`${label} by ${who} at ${record.at}${record.comment ? ` — ${record.comment}` : ''}`];
+}
+
+/**
+ * A request as a block: the id and status, then one labelled line per field that has a value.
+ * `now` (epoch ms) counts an active grant's time left.
+ */
+export function requestBlock(view: RequestView, now: number): string[] {
   const lines: [string, string][] = [];
   const add = (label: string, value: string | null | undefined) => {
     if (value) lines.push([label, value]);
@@ -119,30 +156,40 @@ export function requestBlock(view: RequestView): string[] {
       (view.permissionSetName ? ` (${view.permissionSetName})` : ''),
   );
   add('accounts', (view.accountIds ?? [view.accountId]).join(', '));
-  add('duration', view.duration);
-  add('requester', view.requesterId);
-  const approvers = view.approvals.map((a) => a.approverId).join(', ');
+  add('duration', humanIsoDuration(view.duration));
+  add('requester', requester(view));
+  const approvedBy = approvers(view.approvals);
   add(
     'approvals',
     `${view.approvals.length} of ${view.approvalsRequired}` +
-      (approvers ? ` (${approvers})` : '') +
+      (approvedBy ? ` (${approvedBy})` : '') +
       (view.approverGroups.length ? `; approver groups: ${view.approverGroups.join(', ')}` : ''),
   );
   add('reason', view.reason);
   add('ticket', view.ticket);
   add('starts', view.startAt);
-  if (view.grant)
-    add('grant', `${view.grant.startedAt} → ${view.grant.expiresAt} (v${view.grant.grantVersion})`);
+  if (view.grant) {
+    const left = grantLeft(view, now);
+    add(
+      'grant',
+      `${view.grant.startedAt} → ${view.grant.expiresAt} (v${view.grant.grantVersion})${left ? `, ${left} left` : ''}`,
+    );
+  }
   if (view.extension) {
     const ext = view.extension;
+    const extApprovers = approvers(ext.approvals);
     add(
       'extension',
-      `+${ext.additional} requested by ${ext.requestedBy} at ${ext.at} ` +
-        `(${ext.approvals.length} of ${view.approvalsRequired} approvals)${ext.reason ? ` — ${ext.reason}` : ''}`,
+      `+${humanIsoDuration(ext.additional)} requested by ${personOf(view, ext.requestedBy)} at ${ext.at} ` +
+        `(${ext.approvals.length} of ${view.approvalsRequired} approvals${extApprovers ? `: ${extApprovers}` : ''})` +
+        (ext.reason ? ` — ${ext.reason}` : ''),
     );
   }
   if (view.breakGlass) {
-    add('break-glass', `${view.breakGlass.reviewStatus}, activated by ${view.breakGlass.activatedBy}`);
+    add(
+      'break-glass',
+      `${view.breakGlass.reviewStatus}, activated by ${personOf(view, view.breakGlass.activatedBy)}`,
+    );
     for (const line of decided('reviewed', view.breakGlass.review)) add('review', line);
   }
   for (const line of decided('denied', view.denial)) add('denial', line);
@@ -158,17 +205,19 @@ export function requestBlock(view: RequestView): string[] {
   ];
 }
 
-export function myRequestsTable(views: readonly RequestView[]): string[] {
+/** `now` (epoch ms) counts each active grant's time left. */
+export function myRequestsTable(views: readonly RequestView[], now: number): string[] {
   if (views.length === 0) return ['no requests'];
   return table(
-    ['ID', 'STATUS', 'ENTITLEMENT', 'ACCOUNT', 'DURATION', 'EXPIRES', 'CREATED'],
+    ['ID', 'STATUS', 'ENTITLEMENT', 'ACCOUNT', 'DURATION', 'EXPIRES', 'LEFT', 'CREATED'],
     views.map((v) => [
       v.id,
       v.status,
       v.entitlementId,
       accounts(v),
-      v.duration,
+      humanIsoDuration(v.duration),
       v.grant?.expiresAt ?? '-',
+      grantLeft(v, now) ?? '-',
       v.createdAt,
     ]),
   );
@@ -186,9 +235,9 @@ export function approvalsTable(views: readonly RequestView[]): string[] {
         v.status,
         v.entitlementId,
         accounts(v),
-        extension ? `+${extension.additional}` : v.duration,
+        extension ? `+${humanIsoDuration(extension.additional)}` : humanIsoDuration(v.duration),
         `${given}/${v.approvalsRequired}`,
-        v.requesterId,
+        requester(v),
         oneLine((extension ? extension.reason : v.reason) ?? '-', 50),
       ];
     }),
@@ -202,8 +251,8 @@ export function entitlementsTable(views: readonly EntitlementView[]): string[] {
     views.map((e) => [
       e.id,
       e.accounts.length > 1 ? `${e.accounts[0]} +${e.accounts.length - 1}` : (e.accounts[0] ?? '-'),
-      e.defaultDuration,
-      e.maxDuration,
+      humanIsoDuration(e.defaultDuration),
+      humanIsoDuration(e.maxDuration),
       e.autoApprove ? 'auto' : String(e.approvalsRequired),
       [e.eligible ? 'request' : '', e.breakGlass ? 'break-glass' : ''].filter(Boolean).join(', ') || '-',
       e.title,

@@ -2,7 +2,9 @@
 // function and an authorizer (SigV4 in deployed mode, the local user header in local mode), so tests
 // can drive it with a fake transport or a real server. It maps every answer to the CLI's exit codes:
 // a cloud-pam refusal (4xx with `{error:{code,message}}`) is exit 1; API Gateway's own answers (its
-// 403 `{"message":…}`), 5xx, unreadable bodies and network failures are exit 2.
+// 403 `{"message":…}`), 5xx, unreadable bodies and network failures are exit 2. It also keeps the
+// server's time from each answer's `Date` header, so human output can count a grant's time left on
+// the server's clock (the local runtime's clock may have been moved) rather than this machine's.
 import { optional } from '#domain/optional.ts';
 import { CliError, oneLine, RefusedError } from './errors.ts';
 
@@ -14,6 +16,8 @@ export interface FetchInit {
 }
 export interface FetchResponse {
   readonly status: number;
+  /** Absent in fakes that set none (the CLI then knows no server time). */
+  readonly headers?: { get(name: string): string | null };
   text(): Promise<string>;
 }
 export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>;
@@ -79,9 +83,18 @@ function networkCode(error: unknown): string | undefined {
 
 export class ApiClient {
   private readonly base: URL;
+  private lastServerTime: number | undefined;
 
   constructor(private readonly options: ApiClientOptions) {
     this.base = new URL(options.baseUrl.replace(/\/+$/, ''));
+  }
+
+  /**
+   * The server's time (epoch ms, to the second) in the `Date` header of the last answer, when it
+   * had a valid one: `/v1` answers carry the server clock's time there.
+   */
+  get serverTime(): number | undefined {
+    return this.lastServerTime;
   }
 
   /** Calls `method path` and returns the parsed JSON of a 2xx answer; throws a CliError otherwise. */
@@ -125,6 +138,8 @@ export class ApiClient {
     } catch (error) {
       throw this.unreachable(error);
     }
+    const date = Date.parse(response.headers?.get('date') ?? '');
+    this.lastServerTime = Number.isNaN(date) ? undefined : date;
     return this.interpret(method, path, response.status, text);
   }
 

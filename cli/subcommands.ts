@@ -130,10 +130,19 @@ async function connect(context: SubcommandContext): Promise<{ mode: Mode; api: A
   return { mode, api: await apiClient(mode, context.flags, context.io, context.deps) };
 }
 
+/**
+ * The time to count a grant's time left from: the server's, from the answer just received (the
+ * local runtime's clock may be moved by `pam local clock advance`), else this machine's.
+ */
+function nowOf(context: SubcommandContext, api: ApiClient): number {
+  return api.serverTime ?? context.deps.now();
+}
+
 /** Prints a request view: the API's document under --json, else the block. */
-function printRequest(context: SubcommandContext, answer: unknown): number {
+function printRequest(context: SubcommandContext, api: ApiClient, answer: unknown): number {
   if (context.flags.json) context.printJson(answer);
-  else context.print(...requestBlock(parseAnswer(RequestViewSchema, answer, 'a request')));
+  else
+    context.print(...requestBlock(parseAnswer(RequestViewSchema, answer, 'a request'), nowOf(context, api)));
   return 0;
 }
 
@@ -200,12 +209,12 @@ const decisionSubcommand = (
     const answer = await api.call('POST', `/v1/requests/${id}/${action}`, {
       body: optional('comment', comment),
     });
-    const code = printRequest(context, answer);
+    const code = printRequest(context, api, answer);
     if (action === 'revoke' && !context.flags.json) {
       const view = parseAnswer(RequestViewSchema, answer, 'a request');
       // The deny that ends sessions already issued is per (permission set, user), in every account.
       context.print(
-        `note: every session of ${view.permissionSetName} that ${view.requesterId} signed in to before this revocation now ends, in every account (a deny on the permission set, lifted after one session duration); other grants of it need a new sign-in.`,
+        `note: every session of ${view.permissionSetName} that ${view.requesterName || view.requesterId} signed in to before this revocation now ends, in every account (a deny on the permission set, lifted after one session duration); other grants of it need a new sign-in.`,
       );
     }
     return code;
@@ -279,7 +288,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
           ...optional('startAt', startAt),
         },
       });
-      return printRequest(context, answer);
+      return printRequest(context, api, answer);
     },
   },
   {
@@ -313,7 +322,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
           ...optional('ticket', ticket),
         },
       });
-      return printRequest(context, answer);
+      return printRequest(context, api, answer);
     },
   },
   {
@@ -332,7 +341,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
         return 0;
       }
       const views = page.items.map((item) => parseAnswer(RequestViewSchema, item, 'a request'));
-      context.print(...(approvals ? approvalsTable(views) : myRequestsTable(views)));
+      context.print(...(approvals ? approvalsTable(views) : myRequestsTable(views, nowOf(context, api))));
       if (page.nextToken) context.print(`(more: the first ${views.length} are shown; raise --limit)`);
       return 0;
     },
@@ -346,7 +355,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     run: async (context) => {
       const id = requestIdOf(context.args[0]);
       const { api } = await connect(context);
-      return printRequest(context, await api.call('GET', `/v1/requests/${id}`));
+      return printRequest(context, api, await api.call('GET', `/v1/requests/${id}`));
     },
   },
   decisionSubcommand('approve', 'approve a pending request (or extension)'),
@@ -369,7 +378,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
       const answer = await api.call('POST', `/v1/requests/${id}/extend`, {
         body: { duration, ...optional('reason', reason) },
       });
-      return printRequest(context, answer);
+      return printRequest(context, api, answer);
     },
   },
   {

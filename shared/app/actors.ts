@@ -1,10 +1,11 @@
 // Resolves the person acting from the Identity Store at decision time. Group membership is read
-// uncached on every call: an approver removed from a group a minute ago must not approve.
+// uncached on every call: an approver removed from a group a minute ago must not approve. The
+// display name comes along for people to read (the records keep it); ids and person keys decide.
 
 import { UnauthenticatedError } from '#domain/errors.ts';
 import type { Actor } from '#domain/model.ts';
 import { intersects } from '#domain/policy.ts';
-import type { Directory, EntitlementCatalog } from '#ports/index.ts';
+import type { Directory, DirectoryUser, EntitlementCatalog } from '#ports/index.ts';
 
 export async function resolveActor(
   directory: Directory,
@@ -22,5 +23,11 @@ export async function resolveActor(
     groups: [...groups],
     personKeys,
     isAdmin: intersects(groups, catalog.config.admins),
+    displayName: displayNameOf(user),
   };
+}
+
+/** What people call the user: the Identity Store's DisplayName, else the user name (never empty). */
+function displayNameOf(user: DirectoryUser): string {
+  return user.displayName?.trim() || user.userName;
 }

@@ -18,6 +18,7 @@ import {
   type AccessRequest,
   type Actor,
   type Approval,
+  type Decision,
   type Entitlement,
   type PolicySnapshot,
   type RequestStatus,
@@ -159,6 +160,7 @@ function opening(input: Omit<OpenRequestInput, 'startAt'>, reasonAlwaysRequired:
   const base = {
     id: input.id,
     requesterId: requester.userId,
+    ...optional('requesterName', requester.displayName),
     requesterPersonKeys: [...requester.personKeys],
     entitlementId: entitlement.id,
     accountId: input.accountId,
@@ -277,8 +279,17 @@ function activate(request: AccessRequest, now: Date): Outcome {
   return { request: updated, events: [event], changed: true };
 }
 
-function decisionOf(actor: Actor, now: Date, comment: string | undefined) {
-  return { actorId: actor.userId, at: iso(now), ...optional('comment', comment) };
+// Names ride along on the record for people to read (views, Slack, the CLI) and stay out of the
+// audit events: a chain proves who acted by id and person keys, which is all any decision reads;
+// a display name is mutable Identity Store data that proves nothing and, once hashed into an
+// append-only chain, could never be corrected.
+function decisionOf(actor: Actor, now: Date, comment: string | undefined): Decision {
+  return {
+    actorId: actor.userId,
+    ...optional('actorName', actor.displayName),
+    at: iso(now),
+    ...optional('comment', comment),
+  };
 }
 
 function next(request: AccessRequest, now: Date, patch: Partial<AccessRequest>): AccessRequest {
@@ -288,6 +299,7 @@ function next(request: AccessRequest, now: Date, patch: Partial<AccessRequest>):
 function approvalOf(actor: Actor, now: Date, comment: string | undefined): Approval {
   return {
     approverId: actor.userId,
+    ...optional('approverName', actor.displayName),
     at: iso(now),
     personKeys: [...actor.personKeys],
     ...optional('comment', comment),

@@ -128,6 +128,49 @@ describe('save and get', () => {
     expect(await log.readChain(requestChainId(request.id))).toEqual(events);
   });
 
+  it('keeps the names recorded with each decision, and reads a record without names as it was', async () => {
+    // Prepare: every place a name is recorded, and a record from before names were kept
+    const request = await create({ requesterName: 'Eve Engineer' });
+    const at = tick();
+    const decided: AccessRequest = {
+      ...approve(request, 'approver-1'),
+      approvals: [
+        { approverId: 'approver-1', approverName: 'Alice Approver', at, personKeys: ['user:approver-1'] },
+      ],
+      status: 'EXTENSION_PENDING',
+      extension: {
+        requestedBy: request.requesterId,
+        at,
+        additionalMs: 3_600_000,
+        approvals: [{ approverId: 'approver-2', approverName: 'Bob Approver', at, personKeys: [] }],
+      },
+      breakGlass: {
+        activatedBy: request.requesterId,
+        reviewStatus: 'REVIEWED',
+        review: { actorId: 'approver-2', actorName: 'Bob Approver', at, comment: 'justified' },
+      },
+      denial: { actorId: 'approver-1', actorName: 'Alice Approver', at },
+      cancellation: { actorId: request.requesterId, actorName: 'Eve Engineer', at },
+      revocation: { actorId: 'admin-1', actorName: 'Ada Admin', at, comment: 'left' },
+    };
+    const nameless = await create();
+
+    // Act
+    await store.save({
+      request: decided,
+      expectedVersion: 1,
+      events: [event(request, 'request.approved', 'approver-1')],
+    });
+
+    // Assess
+    expect(await store.get(request.id)).toEqual(decided);
+    const old = await store.get(nameless.id);
+    expect(old).toEqual(nameless);
+    expect(old).not.toHaveProperty('requesterName');
+    const { items } = await store.listByRequester(request.requesterId, { limit: 100 });
+    expect(items.find((item) => item.id === request.id)).toEqual(decided);
+  });
+
   it('returns undefined for an unknown request', async () => {
     expect(await store.get(ulid())).toBeUndefined();
   });

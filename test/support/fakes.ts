@@ -306,6 +306,8 @@ function decodeToken(token: string, partition: string): AccessRequest {
 export interface FixtureUser {
   readonly userId: string;
   readonly userName?: string;
+  /** The Identity Store `DisplayName` (absent: none set). */
+  readonly displayName?: string;
   readonly email?: string;
   readonly groups?: readonly string[];
   /** Without the implicit `user:<id>` (resolveActor adds it). */
@@ -328,6 +330,7 @@ export class InMemoryDirectory implements Directory {
       user: {
         userId: user.userId,
         userName: user.userName ?? user.userId,
+        ...optional('displayName', user.displayName),
         ...optional('email', user.email),
         personKeys: [...(user.personKeys ?? [])],
         active: user.active ?? true,
@@ -539,7 +542,8 @@ export function fixtureUsers(): FixtureUser[] {
 
 /**
  * The Actor `resolveActor` would build for a fixture user, without a directory round trip (for
- * pure domain tests).
+ * pure domain tests), but without a display name: records made from it carry no names, as those
+ * made before names were kept (add `displayName` where a test needs one).
  */
 export function fixtureActor(
   userId: string,

@@ -5,8 +5,22 @@ import { describe, expect, it } from 'vitest';
 import { headOf, sealEvent } from '#domain/audit.ts';
 import type { AuditDraft, AuditEvent, ChainHead } from '#domain/audit-types.ts';
 import { proveFromChain, unprovenClaims } from '#domain/grant-proof.ts';
-import type { AccessRequest, RequestStatus } from '#domain/model.ts';
-import { fixtureRequestWithChain, PROD_ADMIN, READ_ONLY, U } from '../support/fakes.ts';
+import type { AccessRequest, Actor, RequestStatus } from '#domain/model.ts';
+import { type Command, decide, openRequest } from '#domain/state-machine.ts';
+import {
+  ACCOUNTS,
+  at,
+  FIXTURE_ID,
+  fixtureActor,
+  fixtureConfig,
+  fixtureEntitlement,
+  fixtureRequestWithChain,
+  fixtureUsers,
+  PROD_ADMIN,
+  READ_ONLY,
+  U,
+  VALID_JUSTIFICATION,
+} from '../support/fakes.ts';
 
 function sealed(drafts: readonly AuditDraft[]): AuditEvent[] {
   const events: AuditEvent[] = [];
@@ -134,5 +148,88 @@ describe('what one write to the record cannot claim', () => {
     expect(claims(request, chain.slice(1))).toEqual([
       'its audit chain does not open with request.created or breakglass.activated',
     ]);
+  });
+});
+
+describe('names on the record: for people to read, never proof', () => {
+  /** An ACTIVE prod-admin grant opened, approved (2 of 2) and extended-pending by people with display names. */
+  function namedActive() {
+    const config = fixtureConfig();
+    const named = (userId: string, displayName: string): Actor => ({
+      ...fixtureActor(userId, fixtureUsers(), config),
+      displayName,
+    });
+    const eve = named(U.eve, 'Eve Engineer');
+    const opened = openRequest({
+      id: FIXTURE_ID,
+      requester: eve,
+      entitlement: fixtureEntitlement(PROD_ADMIN, config),
+      configHash: config.configHash,
+      accountId: ACCOUNTS.prod,
+      ...VALID_JUSTIFICATION,
+      now: at(0),
+    });
+    const drafts: AuditDraft[] = [...opened.events];
+    let request = opened.request;
+    const steps: Command[] = [
+      { type: 'approve', actor: named(U.alice, 'Alice Approver') },
+      { type: 'approve', actor: named(U.bob, 'Bob Approver') },
+      { type: 'start-provisioning' },
+      { type: 'activate' },
+      { type: 'extend', actor: eve, additionalMs: 3_600_000, reason: 'more' },
+      { type: 'approve', actor: named(U.bob, 'Bob Approver') },
+    ];
+    steps.forEach((command, index) => {
+      const outcome = decide(request, command, at(index + 1));
+      request = outcome.request;
+      drafts.push(...outcome.events);
+    });
+    return { request, chain: sealed(drafts) };
+  }
+
+  it('a request decided by named people records their names and its chain proves it all', () => {
+    const { request, chain } = namedActive();
+
+    expect(request.status).toBe('EXTENSION_PENDING');
+    expect(request.requesterName).toBe('Eve Engineer');
+    expect(request.approvals.map((approval) => approval.approverName)).toEqual([
+      'Alice Approver',
+      'Bob Approver',
+    ]);
+    expect(request.extension?.approvals.map((approval) => approval.approverName)).toEqual(['Bob Approver']);
+    expect(claims(request, chain)).toEqual([]);
+  });
+
+  it('names rewritten or removed in the record claim nothing more, and make nothing unproven', () => {
+    const { request, chain } = namedActive();
+    const rename = <T extends { approverName?: string }>(approvals: readonly T[]) =>
+      approvals.map((approval) => ({ ...approval, approverName: 'Mallory' }));
+    const renamed: AccessRequest = {
+      ...request,
+      requesterName: 'Mallory',
+      approvals: rename(request.approvals),
+      extension: request.extension && {
+        ...request.extension,
+        approvals: rename(request.extension.approvals),
+      },
+    };
+    const { requesterName: _dropped, ...nameless } = request;
+
+    expect(claims(renamed, chain)).toEqual([]);
+    expect(claims(nameless, chain)).toEqual([]);
+  });
+
+  it('an approval forged under a real approver’s name is still one the chain does not record', () => {
+    const { request, chain } = fixture('PENDING', { entitlementId: PROD_ADMIN });
+    const forged = {
+      approverId: 'u-mallory',
+      approverName: 'Alice Approver',
+      at: request.createdAt,
+      personKeys: ['user:u-mallory'],
+    };
+
+    expect(claims({ ...request, status: 'APPROVED', approvals: [forged] }, chain)).toEqual(
+      expect.arrayContaining(['it lists approvals its chain does not record']),
+    );
   });
 });

@@ -7,10 +7,12 @@ import { verifyChain } from '#domain/audit.ts';
 import { requestChainId } from '#domain/audit-types.ts';
 import {
   ACCOUNTS,
+  type FixtureUser,
   fixtureCatalog,
   fixtureConfig,
   fixtureEntitlements,
   fixtureRequestWithChain,
+  fixtureUsers,
   GROUPS,
   grantOf,
   PROD_ADMIN,
@@ -498,5 +500,40 @@ describe('extension and break-glass through the use cases', () => {
       'request.rejected',
       'breakglass.reviewed',
     ]);
+  });
+});
+
+describe('names of the people who act', () => {
+  it('are read from the Identity Store when each acts and kept: display name, else user name', async () => {
+    // Prepare: eve and alice have display names; bob has only a user name
+    const users = fixtureUsers().map((user) => {
+      if (user.userId === U.eve) return { ...user, displayName: 'Eve Engineer' };
+      if (user.userId === U.alice) return { ...user, displayName: 'Alice Approver' };
+      if (user.userId === U.bob) return { ...user, userName: 'bob@example.com' };
+      return user;
+    });
+    const h = harness({ users });
+    const created = await h.open(U.eve, PROD_ADMIN);
+    // Renamed after asking: the request keeps the name it was made under.
+    h.directory.add({
+      ...(users.find((user) => user.userId === U.eve) as FixtureUser),
+      displayName: 'Eve R.',
+    });
+
+    // Act
+    await h.decideAs(U.alice, created.id, 'approve');
+    const approved = await h.decideAs(U.bob, created.id, 'approve');
+    const revoked = await h.decideAs(U.eve, created.id, 'revoke', { comment: 'done early' });
+
+    // Assess
+    expect(created.requesterName).toBe('Eve Engineer');
+    expect(approved.requesterName).toBe('Eve Engineer');
+    expect(approved.approvals.map((approval) => approval.approverName)).toEqual([
+      'Alice Approver',
+      'bob@example.com',
+    ]);
+    expect(revoked.revocation).toMatchObject({ actorId: U.eve, actorName: 'Eve R.', comment: 'done early' });
+    expect(await h.store.get(created.id)).toEqual(revoked);
+    expect(verifyChain(await h.chain(created.id)).ok).toBe(true);
   });
 });

@@ -197,7 +197,8 @@ function resolve(step: Step, request: AccessRequest, requester: string): Concret
 
 function commandOf(step: ConcreteStep): Command {
   if (step.kind === 'system') return step.command;
-  const actor = fixtureActor(step.actorId);
+  // Named as resolveActor names a fixture user: no display name, so its user name (its id).
+  const actor = { ...fixtureActor(step.actorId), displayName: step.actorId };
   if (step.action === 'extend') {
     return {
       type: 'extend',

@@ -5,6 +5,7 @@ import { requestChainId } from '#domain/audit-types.ts';
 import { PamError } from '#domain/errors.ts';
 import {
   type AccessRequest,
+  type Actor,
   REQUEST_STATUSES,
   type RequestStatus,
   TERMINAL_STATUSES,
@@ -567,5 +568,156 @@ describe('versions and audit drafts', () => {
 
     // Assess
     expect(thrown).toBeInstanceOf(PamError);
+  });
+});
+
+describe('names: kept on the record for people to read, never deciding anything', () => {
+  const NAMES: Readonly<Record<string, string>> = {
+    [U.eve]: 'Eve Engineer',
+    [U.alice]: 'Alice Approver',
+    [U.bob]: 'Bob Approver',
+    [U.adam]: 'Adam Admin',
+  };
+  /** The actor resolveActor builds: with the Identity Store display name. */
+  const named = (userId: string): Actor => ({ ...actor(userId), displayName: NAMES[userId] ?? userId });
+  const opening = (requester: Actor, entitlementId = READ_ONLY) => ({
+    id: FIXTURE_ID,
+    requester,
+    entitlement: entitlementOf(entitlementId),
+    configHash: config.configHash,
+    accountId: entitlementOf(entitlementId).target.accounts[0] as string,
+    ...VALID_JUSTIFICATION,
+    now: at(0),
+  });
+
+  it.each([
+    { name: 'a request', open: openRequest },
+    { name: 'a break-glass activation', open: openBreakGlass },
+  ])(
+    '$name records the requester’s name, and its opening event is the one a nameless requester leaves',
+    ({ open }) => {
+      // Act
+      const withName = open(opening(named(U.eve), PROD_ADMIN));
+      const without = open(opening(actor(U.eve), PROD_ADMIN));
+
+      // Assess
+      expect(withName.request).toEqual({ ...without.request, requesterName: 'Eve Engineer' });
+      expect(without.request).not.toHaveProperty('requesterName');
+      expect(withName.events).toEqual(without.events);
+    },
+  );
+
+  it.each<{
+    name: string;
+    request: () => AccessRequest;
+    command: (who: (userId: string) => Actor) => Command;
+    recorded: (request: AccessRequest) => unknown;
+    expected: Record<string, unknown>;
+  }>([
+    {
+      name: 'an approval',
+      request: () => fixtureRequest('PENDING', { entitlementId: PROD_ADMIN }),
+      command: (who) => ({ type: 'approve', actor: who(U.alice), comment: 'ok' }),
+      recorded: (request) => request.approvals[0],
+      expected: { approverId: U.alice, approverName: 'Alice Approver', comment: 'ok' },
+    },
+    {
+      name: 'an extension’s approval',
+      request: () => fixtureRequest('EXTENSION_PENDING', { entitlementId: PROD_ADMIN }),
+      command: (who) => ({ type: 'approve', actor: who(U.bob) }),
+      recorded: (request) => request.extension?.approvals[0],
+      expected: { approverId: U.bob, approverName: 'Bob Approver' },
+    },
+    {
+      name: 'a denial',
+      request: () => fixtureRequest('PENDING'),
+      command: (who) => ({ type: 'deny', actor: who(U.alice), comment: 'not now' }),
+      recorded: (request) => request.denial,
+      expected: { actorId: U.alice, actorName: 'Alice Approver', comment: 'not now' },
+    },
+    {
+      name: 'a cancellation',
+      request: () => fixtureRequest('PENDING'),
+      command: (who) => ({ type: 'cancel', actor: who(U.eve) }),
+      recorded: (request) => request.cancellation,
+      expected: { actorId: U.eve, actorName: 'Eve Engineer' },
+    },
+    {
+      name: 'a revocation',
+      request: () => fixtureRequest('ACTIVE'),
+      command: (who) => ({ type: 'revoke', actor: who(U.adam), comment: 'left the team' }),
+      recorded: (request) => request.revocation,
+      expected: { actorId: U.adam, actorName: 'Adam Admin', comment: 'left the team' },
+    },
+    {
+      name: 'a break-glass review',
+      request: () => fixtureRequest('ACTIVE', { entitlementId: PROD_ADMIN, breakGlass: true }),
+      command: (who) => ({ type: 'review', actor: who(U.alice), comment: 'justified' }),
+      recorded: (request) => request.breakGlass?.review,
+      expected: { actorId: U.alice, actorName: 'Alice Approver', comment: 'justified' },
+    },
+  ])(
+    '$name records who decided by name, and its audit event is the one a nameless actor leaves',
+    ({ request, command, recorded, expected }) => {
+      // Prepare
+      const before = request();
+
+      // Act
+      const withName = decide(before, command(named), at(90));
+      const without = decide(before, command(actor), at(90));
+
+      // Assess
+      expect(recorded(withName.request)).toMatchObject(expected);
+      expect(recorded(without.request)).toBeDefined();
+      expect(recorded(without.request)).not.toHaveProperty(Object.keys(expected)[1] as string);
+      expect(withName.events).toEqual(without.events);
+      expect(withName.request.status).toBe(without.request.status);
+    },
+  );
+
+  it('a request made before names were kept is decided as before and gains only the decider’s name', () => {
+    // Prepare: no requesterName, as every record made before this change
+    const old = fixtureRequest('PENDING');
+    expect(old).not.toHaveProperty('requesterName');
+
+    // Act
+    const outcome = decide(old, { type: 'approve', actor: named(U.alice) }, at(5));
+
+    // Assess
+    expect(outcome.request.status).toBe('APPROVED');
+    expect(outcome.request).not.toHaveProperty('requesterName');
+    expect(outcome.request.approvals).toEqual([
+      {
+        approverId: U.alice,
+        approverName: 'Alice Approver',
+        at: at(5).toISOString(),
+        personKeys: actor(U.alice).personKeys,
+      },
+    ]);
+  });
+
+  it('an approver who shares the requester’s name still approves: a name is not a person', () => {
+    // Prepare
+    const request = openRequest(opening({ ...actor(U.eve), displayName: 'Sam Lee' })).request;
+
+    // Act
+    const outcome = decide(
+      request,
+      { type: 'approve', actor: { ...actor(U.alice), displayName: 'Sam Lee' } },
+      at(1),
+    );
+
+    // Assess
+    expect(outcome.request.status).toBe('APPROVED');
+  });
+
+  it('another account of the requester is refused under any name: person keys decide', () => {
+    // Prepare: u-alice-alt and u-alice share an ExternalId
+    const request = openRequest(opening({ ...actor(U.aliceAlt), displayName: 'A. Alt' })).request;
+
+    // Act / Assess
+    expect(() =>
+      decide(request, { type: 'approve', actor: { ...actor(U.alice), displayName: 'Somebody Else' } }, at(1)),
+    ).toThrowError(expect.objectContaining({ code: 'SAME_PERSON_APPROVAL' }));
   });
 });

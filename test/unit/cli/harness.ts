@@ -21,9 +21,14 @@ export interface RecordedCall {
   readonly body: unknown;
 }
 
-export type Responder = (call: RecordedCall) => { status: number; body: unknown } | Promise<never>;
+export type Responder = (
+  call: RecordedCall,
+) => { status: number; body: unknown; headers?: Record<string, string> } | Promise<never>;
 
-/** A fetch that records calls and answers with `respond` (JSON-encoding the body unless a string). */
+/**
+ * A fetch that records calls and answers with `respond` (JSON-encoding the body unless a string),
+ * with the response headers it names (none otherwise: then the CLI knows no server time).
+ */
 export function fakeFetch(respond: Responder): { fetch: FetchLike; calls: RecordedCall[] } {
   const calls: RecordedCall[] = [];
   const fetch: FetchLike = async (url: string, init: FetchInit) => {
@@ -36,10 +41,14 @@ export function fakeFetch(respond: Responder): { fetch: FetchLike; calls: Record
     calls.push(call);
     const answer = await respond(call);
     const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
-    return { status: answer.status, text: async () => text };
+    const headers = new Headers(answer.headers ?? {});
+    return { status: answer.status, headers, text: async () => text };
   };
   return { fetch, calls };
 }
+
+/** The CLI's own clock in tests (what it uses when an answer carries no server time). */
+export const LOCAL_NOW = Date.parse('2026-11-26T19:00:00.000Z');
 
 export function testDeps(overrides: Partial<CliDeps> = {}): CliDeps {
   return {
@@ -59,6 +68,7 @@ export function testDeps(overrides: Partial<CliDeps> = {}): CliDeps {
       throw new Error('no DynamoDB client expected');
     },
     isProcessAlive: () => true,
+    now: () => LOCAL_NOW,
     ...overrides,
   };
 }

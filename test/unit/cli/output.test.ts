@@ -148,9 +148,9 @@ describe('what is sent', () => {
     ).toBe(true);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^ID\s+STATUS\s+ENTITLEMENT\s+ACCOUNT\s+DURATION\s+EXPIRES\s+CREATED$/);
+    expect(lines[0]).toMatch(/^ID\s+STATUS\s+ENTITLEMENT\s+ACCOUNT\s+DURATION\s+EXPIRES\s+LEFT\s+CREATED$/);
     expect(lines[1]).toMatch(
-      new RegExp(`^${REQUEST_ID}\\s+PENDING\\s+prod-admin\\s+444444444444\\s+PT2H\\s+-`),
+      new RegExp(`^${REQUEST_ID}\\s+PENDING\\s+prod-admin\\s+444444444444\\s+2h\\s+-`),
     );
     expect(lines[2]).toMatch(new RegExp(`^${OTHER_ID}\\s+ACTIVE`));
   });
@@ -188,7 +188,7 @@ describe('what is printed', () => {
         `${REQUEST_ID}  PENDING`,
         '  entitlement  prod-admin — Admin in prod (ProdAdmin)',
         '  accounts     444444444444',
-        '  duration     PT2H',
+        '  duration     2h',
         '  requester    user-alice',
         '  approvals    1 of 2 (user-bob); approver groups: cloud-ops',
         '  reason       Rotate the TLS certificate',
@@ -199,7 +199,7 @@ describe('what is printed', () => {
     );
   });
 
-  it('human: an active grant shows when it expires', async () => {
+  it('human: an active grant shows when it expires and the time it has left', async () => {
     const view = requestView({
       status: 'ACTIVE',
       grant: {
@@ -210,7 +210,10 @@ describe('what is printed', () => {
       },
     });
     const run = await deployed(['show', REQUEST_ID], () => ({ status: 200, body: view }));
-    expect(run.stdout).toContain('  grant        2026-11-26T18:10:00.000Z → 2026-11-26T20:10:00.000Z (v1)\n');
+    // No server time in this answer: counted on the CLI's clock (19:00, testDeps).
+    expect(run.stdout).toContain(
+      '  grant        2026-11-26T18:10:00.000Z → 2026-11-26T20:10:00.000Z (v1), 1h 10m left\n',
+    );
   });
 
   it('--json: exactly the API document, one line, nothing on stderr', async () => {
@@ -231,7 +234,7 @@ describe('what is printed', () => {
       /^ID\s+STATUS\s+ENTITLEMENT\s+ACCOUNT\s+DURATION\s+APPROVALS\s+REQUESTER\s+REASON$/,
     );
     expect(full.stdout).toMatch(
-      /PENDING\s+prod-admin\s+444444444444\s+PT2H\s+1\/2\s+user-alice\s+Rotate the TLS certificate/,
+      /PENDING\s+prod-admin\s+444444444444\s+2h\s+1\/2\s+user-alice\s+Rotate the TLS certificate/,
     );
     const empty = await deployed(['list', '--approvals'], () => ({
       status: 200,
@@ -260,8 +263,8 @@ describe('what is printed', () => {
       body: { items: [entitlement], nextToken: null },
     }));
     expect(run.stdout.trimEnd().split('\n')).toEqual([
-      'ID            ACCOUNTS         DEFAULT  MAX   APPROVALS  YOU MAY  TITLE',
-      'dev-readonly  333333333333 +1  PT1H     PT8H  auto       request  Read-only in dev',
+      'ID            ACCOUNTS         DEFAULT  MAX  APPROVALS  YOU MAY  TITLE',
+      'dev-readonly  333333333333 +1  1h       8h   auto       request  Read-only in dev',
     ]);
     expect(run.calls[0]?.url.pathname).toBe('/prod/v1/entitlements');
   });
@@ -325,7 +328,7 @@ describe('pam local clock', () => {
     });
     expect(transport.calls[0]?.body).toEqual({ by: iso });
     expect(run.stdout).toBe(
-      'clock: 2026-11-27T20:00:00.000Z (1d2h ahead of real time); fired 3 schedules, rules: none\n',
+      'clock: 2026-11-27T20:00:00.000Z (1d 2h ahead of real time); fired 3 schedules, rules: none\n',
     );
   });
 
