@@ -10,11 +10,13 @@ import { rateClassOf, rateLimitedCaller, withRetryAfter } from '#adapters/http/v
 import { requestScopedDirectory } from '#adapters/request-scoped-directory.ts';
 import type { CoreDeps } from '#app/deps.ts';
 import { makeAdmitRequest, makeRefusalLimiter } from '#app/rate-limit.ts';
+import { makeCreateSlackLinkCode } from '#app/slack/link.ts';
 import type { RateCounter } from '#ports/index.ts';
+import type { SlackStore } from '#ports/slack.ts';
 import { errorResponse, internalErrorSummary } from '#runtime/http.ts';
 
 export function buildHandleApi(
-  deps: CoreDeps & { readonly rateCounter: RateCounter },
+  deps: CoreDeps & { readonly rateCounter: RateCounter; readonly slackStore?: SlackStore },
   { logger }: { readonly logger: Logger },
 ) {
   const hubAccountId = deps.catalog.config.identityCenter.hubAccountId;
@@ -26,7 +28,12 @@ export function buildHandleApi(
       logger.warn('rate counters unavailable', internalErrorSummary(error)),
   };
   const admitRequest = makeAdmitRequest(limits);
-  const routeDeps = { ...deps, refusals: makeRefusalLimiter(limits) };
+  // `pam slack link` codes, only where Slack is configured (else the route answers 503).
+  const createSlackLinkCode =
+    deps.catalog.config.slack && deps.slackStore
+      ? makeCreateSlackLinkCode({ slackStore: deps.slackStore, audit: deps.audit, clock: deps.clock })
+      : undefined;
+  const routeDeps = { ...deps, refusals: makeRefusalLimiter(limits), createSlackLinkCode };
 
   return async function handleApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     try {

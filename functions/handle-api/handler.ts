@@ -7,6 +7,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { DynamoRateCounter } from '#adapters/aws/dynamo-rate-counter.ts';
+import { DynamoSlackStore } from '#adapters/aws/dynamo-slack-store.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { CORE_ENV, ENV } from '#runtime/env-names.ts';
@@ -23,7 +24,12 @@ const env = readEnv({
 // Revocation queues the releases before it commits, so the API needs the provisioning queue too.
 const core = withNarrowing(buildCoreDeps(env));
 const handleApi = buildHandleApi(
-  { ...core, rateCounter: new DynamoRateCounter({ client: core.dynamo, table: env.IDEMPOTENCY_TABLE_NAME }) },
+  {
+    ...core,
+    rateCounter: new DynamoRateCounter({ client: core.dynamo, table: env.IDEMPOTENCY_TABLE_NAME }),
+    // `pam slack link` codes (SLACKCODE# keys in the access table).
+    slackStore: new DynamoSlackStore({ client: core.dynamo, accessTable: env.ACCESS_TABLE_NAME }),
+  },
   { logger },
 );
 

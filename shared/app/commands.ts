@@ -3,17 +3,25 @@
 // the same use cases as `/v1`. A policy refusal is final (audited, not retried); anything else
 // propagates so SQS retries and, in the end, dead-letters it.
 import { canonicalJson } from '#domain/canonical-json.ts';
-import { NotFoundError, PamError, RetryableError, SlackNotConfiguredError, ValidationError } from '#domain/errors.ts';
+import {
+  NotFoundError,
+  PamError,
+  RetryableError,
+  SlackIdentityError,
+  SlackNotConfiguredError,
+  type SlackRefusalReason,
+  ValidationError,
+} from '#domain/errors.ts';
 import type { AccessRequest } from '#domain/model.ts';
 import { optional } from '#domain/optional.ts';
 import { startScheduleName } from '#domain/schedule-names.ts';
 import * as z from '#domain/zod.ts';
 import type { PermissionSets, Scheduler, TupleStore, WorkQueue } from '#ports/grants.ts';
 import { DeliverySchema, SCHEDULED_DELIVERY } from './delivery.ts';
-import { type SlackOrigin, SlackOriginSchema } from './slack/jobs.ts';
 import type { CoreDeps } from './deps.ts';
 import { tupleGroup, tuplesOf } from './grants/tuples.ts';
 import { proofOf, refuseUnproven, requesterStillEligible, unproven } from './proof.ts';
+import { type SlackOrigin, SlackOriginSchema } from './slack/jobs.ts';
 
 /** The grant engine's parts the commands worker needs (absent in a core-only set-up). */
 export interface CommandGrantDeps {
@@ -27,7 +35,12 @@ export interface CommandGrantDeps {
 /** The reason recorded when access is withdrawn because the requester left the eligible groups. */
 export const REQUESTER_NOT_ELIGIBLE = 'the requester is no longer in a group eligible for this entitlement';
 
-import { makeApplySystemCommand, makeCreateRequest, makeDecideRequest, makeSystemRevoke } from './requests.ts';
+import {
+  makeApplySystemCommand,
+  makeCreateRequest,
+  makeDecideRequest,
+  makeSystemRevoke,
+} from './requests.ts';
 
 const requestId = z.string().check(z.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a ULID'));
 const userId = z.string().check(z.minLength(1), z.maxLength(64));
@@ -124,7 +137,13 @@ export type CommandResult =
   | { readonly outcome: 'no-op'; readonly request: AccessRequest }
   /** A `start` or `expire` delivered more than EARLY_DELIVERY_WAIT_MS early: do not remember it. */
   | { readonly outcome: 'not-due'; readonly request: AccessRequest; readonly dueAt: string }
-  | { readonly outcome: 'refused'; readonly code: string; readonly message: string };
+  | {
+      readonly outcome: 'refused';
+      readonly code: string;
+      readonly message: string;
+      /** Why a Slack user was refused (code SLACK_IDENTITY). */
+      readonly slackReason?: SlackRefusalReason;
+    };
 
 /**
  * How early a `start` or `expire` may arrive and still be carried out by the delivery itself: it
@@ -165,7 +184,10 @@ export function makeProcessCommand(
   const createRequest = makeCreateRequest(deps);
 
   /** The acting user: named by an ingress that resolved them, or bound from Slack here, at decision time. */
-  async function actorOf(command: { readonly actorId?: string; readonly slack?: SlackOrigin }): Promise<string> {
+  async function actorOf(command: {
+    readonly actorId?: string;
+    readonly slack?: SlackOrigin;
+  }): Promise<string> {
     if (command.actorId !== undefined) return command.actorId;
     if (!command.slack || !deps.slackActors) throw new SlackNotConfiguredError();
     return deps.slackActors.identify(command.slack);
@@ -369,7 +391,12 @@ export function makeProcessCommand(
     } catch (error) {
       // Retrying cannot change a final answer; a lost race or an unavailable audit log may resolve.
       if (error instanceof PamError && !(error instanceof RetryableError))
-        return { outcome: 'refused', code: error.code, message: error.message };
+        return {
+          outcome: 'refused',
+          code: error.code,
+          message: error.message,
+          ...(error instanceof SlackIdentityError ? { slackReason: error.reason } : {}),
+        };
       throw error;
     }
   };

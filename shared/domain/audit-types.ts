@@ -25,6 +25,8 @@ export const AUDIT_EVENT_TYPES = [
   'deny.fallback',
   'deny.removed',
   'assignment.acquired',
+  'slack.link_code_issued',
+  'slack.linked',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -56,7 +56,10 @@ export interface SlackMessage {
  * an HTTP failure; a 429 is waited out (Retry-After) by the adapter before it gives up.
  */
 export interface SlackApi {
-  postMessage(channel: string, message: SlackMessage): Promise<{ readonly channel: string; readonly ts: string }>;
+  postMessage(
+    channel: string,
+    message: SlackMessage,
+  ): Promise<{ readonly channel: string; readonly ts: string }>;
   updateMessage(channel: string, ts: string, message: SlackMessage): Promise<void>;
   postEphemeral(channel: string, user: string, message: SlackMessage): Promise<void>;
   /** `views.open`: within 3 s of the trigger. */
@@ -120,7 +123,11 @@ export interface SlackStore {
   getLink(teamId: string, slackUserId: string): Promise<SlackLink | undefined>;
   putLink(link: SlackLink): Promise<void>;
   /** Stores a link code by its SHA-256 (the code itself is never stored). */
-  createLinkCode(code: { readonly codeHash: string; readonly userId: string; readonly expiresAt: string }): Promise<void>;
+  createLinkCode(code: {
+    readonly codeHash: string;
+    readonly userId: string;
+    readonly expiresAt: string;
+  }): Promise<void>;
   /** Deletes the code and answers whose it was; `undefined` when unknown, used or expired at `now`. */
   consumeLinkCode(codeHash: string, now: Date): Promise<{ readonly userId: string } | undefined>;
 }

@@ -6,7 +6,9 @@
 // test/unit/requests.test.ts and test/unit/policy.test.ts against recorded-shape fixtures.
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoAccessStore } from '#adapters/aws/dynamo-access-store.ts';
 import type { DynamoAuditLog } from '#adapters/aws/dynamo-audit-log.ts';
+import { ulidGenerator } from '#adapters/system.ts';
 import { verifyChain } from '#domain/audit.ts';
 import type { AuditEvent } from '#domain/audit-types.ts';
 import {
@@ -64,6 +66,39 @@ async function openProdRequest(): Promise<RequestBody> {
 async function chainOf(requestId: string): Promise<readonly AuditEvent[]> {
   return auditLog.readChain(`request#${requestId}`);
 }
+
+describe('names of the people who act', () => {
+  it('are read from the Identity Store, kept on the record in DynamoDB and shown in the views', async () => {
+    // Prepare: moto's users have their user name as DisplayName (test/support/pam-world.ts)
+    const request = await openProdRequest();
+    const store = new DynamoAccessStore({
+      client: world.dynamo,
+      accessTable: world.tables.access,
+      auditTable: world.tables.audit,
+      ids: ulidGenerator(),
+    });
+
+    // Act
+    await call('bob', 'POST', `/v1/requests/${request.id}/approve`, { comment: 'ok' });
+    const denied = await call<Record<string, unknown>>('carol', 'POST', `/v1/requests/${request.id}/deny`, {
+      comment: 'not today',
+    });
+
+    // Assess
+    expect(denied.status).toBe(200);
+    expect(denied.body).toMatchObject({
+      requesterId: world.userIds.alice,
+      requesterName: 'alice',
+      approvals: [{ approverId: world.userIds.bob, approverName: 'bob', comment: 'ok' }],
+      denial: { actorId: world.userIds.carol, actorName: 'carol', comment: 'not today' },
+    });
+    expect(await store.get(request.id)).toMatchObject({
+      requesterName: 'alice',
+      approvals: [{ approverName: 'bob' }],
+      denial: { actorName: 'carol' },
+    });
+  });
+});
 
 describe('request → approvals → APPROVED', () => {
   it('needs both approvals of a 2-of-2 entitlement and records a chain that verifies', async () => {

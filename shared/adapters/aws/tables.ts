@@ -28,6 +28,9 @@ export const ACCESS_KEY_PREFIX = {
   tuple: 'TUPLE#',
   deny: 'DENY#',
   sighting: 'SEEN#',
+  slackMessage: 'SLACKMSG#',
+  slackLink: 'SLACKLINK#',
+  slackCode: 'SLACKCODE#',
 } as const;
 
 export function requestKey(requestId: string): { pk: string; sk: string } {

@@ -1,6 +1,9 @@
 // The `/v1` JSON API: routes, their zod schemas, and the views they answer with. The caller has
 // already been mapped to an Identity Store user id (SigV4 → PamRequester session → user); every
-// route acts only as that id. Durations are ISO-8601 strings on the wire.
+// route acts only as that id. Durations are ISO-8601 strings on the wire. Views carry the names
+// recorded when each person acted, for people to read; ids stay the identities. Every answer's
+// `Date` header is the server clock's time, so a client can tell how long a grant has left without
+// trusting its own clock (the local runtime's clock may be moved; its gateway passes this header on).
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CoreDeps } from '#app/deps.ts';
 import { makeListRequestableEntitlements, type RequestableEntitlement } from '#app/entitlements.ts';
@@ -13,8 +16,9 @@ import {
   makeListMyRequests,
   type UserAction,
 } from '#app/requests.ts';
+import { type CreateSlackLinkCode, linkInstructions } from '#app/slack/link.ts';
 import { formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
-import { NotFoundError, ValidationError } from '#domain/errors.ts';
+import { NotFoundError, SlackNotConfiguredError, ValidationError } from '#domain/errors.ts';
 import type { AccessRequest, Approval } from '#domain/model.ts';
 import { optional } from '#domain/optional.ts';
 import { assertCleanText } from '#domain/text.ts';
@@ -67,6 +71,7 @@ const BreakGlassBody = z.strictObject({
 });
 const DecisionBody = z.strictObject({ comment: z.optional(comment) });
 const ExtendBody = z.strictObject({ duration: isoDuration, reason: z.optional(reason) });
+const SlackLinkBody = z.strictObject({});
 const PageQuery = z.strictObject({
   limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(100))),
   nextToken: z.optional(z.string().check(z.maxLength(2048))),
@@ -74,6 +79,8 @@ const PageQuery = z.strictObject({
 
 export interface ApprovalView {
   readonly approverId: string;
+  /** Absent on approvals recorded before names were kept. */
+  readonly approverName?: string;
   readonly at: string;
   readonly comment?: string;
 }
@@ -81,6 +88,7 @@ export interface ApprovalView {
 function approvalView(approval: Approval): ApprovalView {
   return {
     approverId: approval.approverId,
+    ...optional('approverName', approval.approverName),
     at: approval.at,
     ...(approval.comment ? { comment: approval.comment } : {}),
   };
@@ -92,6 +100,7 @@ export function requestView(request: AccessRequest) {
     id: request.id,
     status: request.status,
     requesterId: request.requesterId,
+    requesterName: request.requesterName ?? null,
     entitlementId: request.entitlementId,
     entitlementTitle: request.snapshot.entitlementTitle,
     accountId: request.accountId,
@@ -168,8 +177,13 @@ function body(event: APIGatewayProxyEvent) {
   return { text: event.body, base64: event.isBase64Encoded };
 }
 
-/** Builds the route table over the use cases. */
-export function makeV1Routes(deps: CoreDeps): readonly Route[] {
+/**
+ * Builds the route table over the use cases. `createSlackLinkCode` is there when the deployment has a
+ * `slack` section (absent: `/v1/slack/link` answers SLACK_NOT_CONFIGURED).
+ */
+export function makeV1Routes(
+  deps: CoreDeps & { readonly createSlackLinkCode?: CreateSlackLinkCode | undefined },
+): readonly Route[] {
   const createRequest = makeCreateRequest(deps);
   const activateBreakGlass = makeActivateBreakGlass(deps);
   const decideRequest = makeDecideRequest(deps);
@@ -192,7 +206,7 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
       return json(200, requestView(request));
     });
 
-  return [
+  const routes = [
     route('POST', '/v1/requests', async ({ actorId, event }) => {
       const { text, base64 } = body(event);
       const input = parseJsonBody(CreateBody, text, base64);
@@ -258,7 +272,24 @@ export function makeV1Routes(deps: CoreDeps): readonly Route[] {
       });
       return json(201, requestView(request));
     }),
+    // A one-time code that links the Slack account that types it to this caller (strict binding).
+    route('POST', '/v1/slack/link', async ({ actorId, event }) => {
+      const { text, base64 } = body(event);
+      parseJsonBody(SlackLinkBody, text, base64);
+      if (!deps.createSlackLinkCode) throw new SlackNotConfiguredError();
+      const { code, expiresAt } = await deps.createSlackLinkCode({ actorId });
+      return json(201, { code, expiresAt, instructions: linkInstructions(code) });
+    }),
   ];
+  return routes.map((candidate) => ({
+    ...candidate,
+    run: async (context: RouteContext) => dated(await candidate.run(context), deps.clock.now()),
+  }));
+}
+
+/** The answer with the server's time as its `Date` (taken once the answer is made). */
+function dated(answer: APIGatewayProxyResult, now: Date): APIGatewayProxyResult {
+  return { ...answer, headers: { ...answer.headers, date: now.toUTCString() } };
 }
 
 /** A path parameter, percent-decoded and checked for clean text (named `path.<name>` if not). */

@@ -63,3 +63,20 @@ export function slackJobKey(job: SlackJob): string {
 export function slackJobGroup(job: SlackJob): string {
   return job.kind === 'render' ? job.requestId : `${job.origin.teamId}:${job.origin.userId}`;
 }
+
+/** The roles that put jobs on the Slack work queue. */
+export const SLACK_JOB_SENDERS = ['ingress', 'react-to-change'] as const;
+export type SlackJobSender = (typeof SLACK_JOB_SENDERS)[number];
+
+/**
+ * Who may send which job: renders come from the stream consumer (they carry no state, so a forged
+ * one only re-renders the truth), everything a Slack user asked for from the ingress that verified
+ * the signature. notify-slack checks each job's SQS `SenderId` against this.
+ */
+export const JOB_SENT_BY: Readonly<Record<SlackJob['kind'], SlackJobSender>> = {
+  render: 'react-to-change',
+  'fill-request-modal': 'ingress',
+  list: 'ingress',
+  link: 'ingress',
+  home: 'ingress',
+};
