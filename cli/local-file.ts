@@ -23,6 +23,14 @@ export const LocalFileSchema = z.object({
   accessTableName: z.string().min(1, 'expected a table name'),
   auditTableName: z.string().min(1, 'expected a table name'),
   users: z.array(z.string().min(1)),
+  /** The local Slack app, when the config has a bot: `pam slack` signs with its secret. */
+  slack: z
+    .object({
+      signingSecret: z.string().min(16, 'expected a signing secret'),
+      teamId: z.string().regex(/^T[A-Z0-9]+$/, 'expected a Slack team id'),
+      users: z.record(z.string(), z.string().regex(/^[UW][A-Z0-9]+$/, 'expected a Slack user id')),
+    })
+    .optional(),
   pid: z.number().int().positive(),
   startedAt: z.iso.datetime({ offset: true }),
 });

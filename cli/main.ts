@@ -5,13 +5,17 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type CliDeps, type CliIo, DEFAULT_STACK, defaultDeps, type GlobalFlags } from './context.ts';
 import { CliError, EXIT_FAILURE, oneLine, RefusedError, UsageError } from './errors.ts';
+import { SLACK_SUBCOMMANDS } from './slack.ts';
 import {
+  SUBCOMMANDS as CORE_SUBCOMMANDS,
   type Options,
-  SUBCOMMANDS,
   type Subcommand,
   type SubcommandContext,
   type Values,
 } from './subcommands.ts';
+
+/** Every subcommand: the request core's and `pam slack …`. */
+const SUBCOMMANDS: readonly Subcommand[] = [...CORE_SUBCOMMANDS, ...SLACK_SUBCOMMANDS];
 
 const GLOBAL_OPTIONS: Options = {
   json: { type: 'boolean' },

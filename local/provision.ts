@@ -3,10 +3,12 @@
 // (topological order within a stack, stacks in dependency order), names generated from stack and
 // logical id where the template names none. A resource type this file does not know stops the
 // start with its name: the runtime never skips something a handler might use.
+import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateRoleCommand, type IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { CreateScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   AttachManagedPolicyToPermissionSetCommand,
@@ -24,6 +26,7 @@ export interface AccountClients {
   readonly iam: IAMClient;
   readonly scheduler: SchedulerClient;
   readonly ssoAdmin: SSOAdminClient;
+  readonly secrets: SecretsManagerClient;
 }
 
 export interface ProvisionOptions {
@@ -175,6 +178,20 @@ async function create(
       );
       const arn = Attributes?.QueueArn ?? `arn:aws:sqs:${stack.region}:${stack.account}:${name}`;
       return { ref: QueueUrl, attrs: { Arn: arn, QueueName: name, QueueUrl } };
+    }
+    case 'AWS::SecretsManager::Secret': {
+      // As CloudFormation does with GenerateSecretString: a random value until someone stores the
+      // real one (the local runtime stores the Slack stand-in's credentials right after).
+      const name = text(props.Name) ?? generatedName(resource, 256);
+      const { ARN } = await clients.secrets.send(
+        new CreateSecretCommand({
+          Name: name,
+          ...(text(props.Description) ? { Description: text(props.Description) } : {}),
+          SecretString: text(props.SecretString) ?? randomBytes(32).toString('base64url'),
+        }),
+      );
+      if (!ARN) throw new Error(`${resource.logicalId}: moto created no secret`);
+      return { ref: ARN, attrs: { Id: ARN } };
     }
     case 'AWS::Scheduler::ScheduleGroup': {
       const name = text(props.Name) ?? generatedName(resource, 64);

@@ -11,11 +11,13 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import { parseIsoDuration } from '#domain/duration.ts';
+import type { SlackConfig } from '#domain/model.ts';
 import { optional } from '#domain/optional.ts';
 import { ENV } from '#runtime/env-names.ts';
 import { WIRING_FILE, type WiringManifest, wiringManifestSchema } from '../infra/wiring/manifest.ts';
@@ -36,6 +38,7 @@ import {
 import { type AccountClients, provisionResources } from './provision.ts';
 import { type ResolveContext, resolveString, type resolveValue } from './resolve.ts';
 import { type RoleCredentials, roleIdentities } from './role-identity.ts';
+import { type LocalSlack, startLocalSlack } from './slack.ts';
 import { ensureAssembly, REPO_ROOT } from './synth.ts';
 
 export const LOCAL_FILE_VERSION = 1;
@@ -82,6 +85,8 @@ export interface LocalRuntime {
   readonly sources: EventSources;
   readonly motoPid: number;
   readonly manifest: WiringManifest;
+  /** Slack (the stand-in and the app's credentials), when the config has a Slack bot. */
+  readonly slack: LocalSlack | undefined;
   /** Moves the clock forward, firing what falls due in time order, and waits until all work settles. */
   advanceClock(ms: number): Promise<ClockAdvance>;
   /** Runs the event sources until nothing is left to do. */
@@ -111,6 +116,7 @@ function clientsFor(endpoint: string, region: string, credentials: AccountCreden
     iam: new IAMClient(config),
     scheduler: new SchedulerClient(config),
     ssoAdmin: new SSOAdminClient(config),
+    secrets: new SecretsManagerClient(config),
   };
 }
 
@@ -185,6 +191,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     identityStore.destroy();
     motoSsoAdmin.destroy();
     const clock = new LocalClock();
+    // Slack, when the config has a bot: its stand-in answers the Web API the functions call.
+    const bundledConfig = manifest.functions[0]
+      ? (JSON.parse(
+          readFileSync(path.join(assemblyDir, manifest.functions[0].asset, manifest.configFile), 'utf8'),
+        ) as { slack?: SlackConfig; entitlements?: { approval?: { slackChannel?: string } }[] })
+      : {};
+    let settleSources: () => Promise<unknown> = async () => undefined;
+    const slack = bundledConfig.slack
+      ? await startLocalSlack({
+          config: bundledConfig.slack,
+          channels: [
+            bundledConfig.slack.approversChannel,
+            ...(bundledConfig.entitlements ?? []).flatMap((e) => e.approval?.slackChannel ?? []),
+          ],
+          nowMs: () => clock.nowMs(),
+          settle: () => settleSources(),
+          log,
+        })
+      : undefined;
+    if (slack) stops.push(() => slack.standIn.close());
     const identityCenter = await startFakeIdentityCenter({
       instanceArn: directory.instanceArn,
       identityStoreId: directory.identityStoreId,
@@ -252,6 +278,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const environment: Record<string, string> = {};
       for (const [name, value] of Object.entries(fn.environment))
         environment[name] = resolveString(ctx, fn.stack, value, `${fn.name} ${name}`);
+      // Slack's URLs are the stand-in's.
+      for (const [name, value] of Object.entries(slack?.environment ?? {}))
+        if (name in environment) environment[name] = value;
       resolvedEnv.set(fn.name, environment);
       functions.set(
         fn.name,
@@ -388,6 +417,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     for (const rule of skipped) log(`not emulated locally (moto emits no CloudTrail events): rule ${rule}`);
     stops.push(() => sources.stop());
+    settleSources = () => sources.settle();
     if ((options.pollIntervalMs ?? 250) > 0) sources.start(options.pollIntervalMs ?? 250);
 
     let advancing: Promise<unknown> = Promise.resolve();
@@ -433,6 +463,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       port: options.port,
       log,
       localRoutes: {
+        ...slack?.localRoutes,
         'GET clock': async () => ({ now: clock.now().toISOString(), offsetMs: clock.offsetMs }),
         'POST clock/advance': async (body) => {
           const parsed = advanceBody.safeParse(body);
@@ -471,6 +502,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           accessTableName: tables.access,
           auditTableName: tables.audit,
           users: DEMO_USERS.map((u) => u.name),
+          // The Slack app's signing secret signs `pam slack` requests as Slack would.
+          ...(slack
+            ? { slack: { signingSecret: slack.signingSecret, teamId: slack.teamId, users: slack.users } }
+            : {}),
           pid: process.pid,
           startedAt: new Date().toISOString(),
         },
@@ -486,6 +521,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     for (const resource of manifest.resources.filter((r) => r.type === 'AWS::IAM::Role')) {
       const arn = physical.get(`${resource.stack}/${resource.logicalId}`)?.attrs.Arn;
       if (arn) await roles.sqsAs(arn);
+    }
+    // The Slack app's credentials, where the stack's secrets are (what an operator does once, deployed).
+    if (slack) {
+      const ingress = resolvedEnv.get('slack-ingress') ?? {};
+      await slack.storeSecrets(hub.secrets, {
+        ...optional('signingSecret', ingress[ENV.SLACK_SIGNING_SECRET_ARN]),
+        ...optional('botToken', ingress[ENV.SLACK_BOT_TOKEN_ARN]),
+      });
     }
     // Set up; from here on moto checks every call against its caller's policies, so a function
     // calling what its synthesized role does not allow fails here as it would in AWS.
@@ -507,6 +550,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       sources,
       motoPid: moto.pid,
       manifest,
+      slack,
       advanceClock,
       settle: () => sources.settle(),
       stop: stopAll,

@@ -7,10 +7,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parseCommandMessage } from '#adapters/lambda-events/queue-records.ts';
+import type { SlackActors } from '#app/commands.ts';
 import { type CommandMessage, deliveryKey, makeProcessCommand, type ProcessOptions } from '#app/commands.ts';
 import type { GrantDeps } from '#app/grants/deps.ts';
 import { auditRefusedSender, type CommandSenders, checkSender } from '#app/senders.ts';
-import { COMMAND_SENDER_REFUSED_METRIC } from '#runtime/metric-names.ts';
+import type { SlackOrigin } from '#app/slack/jobs.ts';
+import { auditSlackRefusal, replyToSlack, type SlackReplyDeps } from '#app/slack/replies.ts';
+import type { SlackRefusalReason } from '#domain/errors.ts';
+import { COMMAND_SENDER_REFUSED_METRIC, SLACK_USER_REFUSED_METRIC } from '#runtime/metric-names.ts';
 
 /** The section that must run at most once per delivery key (`input.key`). */
 export type ProcessOnce = (
@@ -18,9 +22,17 @@ export type ProcessOnce = (
   options: ProcessOptions,
 ) => Promise<{ readonly outcome: string }>;
 
+/** The Slack bot's part in the worker: who a Slack user is, and how to answer them. */
+export interface ProcessCommandSlack {
+  readonly actors: SlackActors;
+  readonly reply: SlackReplyDeps;
+}
+
 export interface ProcessCommandOptions {
   /** Who may send which command (COMMAND_SENDERS). */
   readonly senders: CommandSenders;
+  /** Present when the deployment has a Slack bot. */
+  readonly slack?: ProcessCommandSlack;
   /** Makes `section` run at most once per key; a throw out of it is not remembered. */
   readonly once: (section: ProcessOnce) => ProcessOnce;
   readonly logger: Logger;
@@ -44,10 +56,11 @@ class NotDueYet extends Error {
 
 export function buildProcessCommand(
   deps: GrantDeps,
-  { senders, once, logger, metrics }: ProcessCommandOptions,
+  { senders, once, logger, metrics, slack }: ProcessCommandOptions,
 ) {
   const processCommand = makeProcessCommand({
     ...deps,
+    ...(slack ? { slackActors: slack.actors } : {}),
     grants: {
       scheduler: deps.scheduler,
       provisioningQueue: deps.provisioningQueue,
@@ -62,11 +75,40 @@ export function buildProcessCommand(
     if (result.outcome === 'refused') {
       logger.info('command refused', { code: result.code });
       metrics.addMetric('CommandRefused', MetricUnit.Count, 1);
+      const origin = 'slack' in input.command ? input.command.slack : undefined;
+      if (origin && slack) await answerSlackRefusal(input.command, origin, result);
     } else {
       logger.info('command processed', { outcome: result.outcome, status: result.request.status });
     }
     return { outcome: result.outcome };
   });
+
+  /**
+   * Tells the Slack user why nothing happened. A refusal of the Slack user themself (workspace,
+   * guest, external, no identity) is also audited and counted; a policy refusal was audited by the
+   * use case. Inside the at-most-once section, so a redelivery does not answer twice.
+   */
+  async function answerSlackRefusal(
+    command: CommandMessage,
+    origin: SlackOrigin,
+    refusal: { readonly message: string; readonly slackReason?: SlackRefusalReason },
+  ): Promise<void> {
+    if (!slack) return;
+    if (refusal.slackReason) {
+      metrics.addMetric(SLACK_USER_REFUSED_METRIC, MetricUnit.Count, 1);
+      await auditSlackRefusal(deps, {
+        action: command.action,
+        requestId: command.requestId,
+        origin,
+        reason: refusal.slackReason,
+      });
+    }
+    await replyToSlack(
+      slack.reply,
+      origin,
+      `cloud-pam could not ${command.action} ${command.requestId}: ${refusal.message}`,
+    );
+  }
 
   /**
    * One record. A malformed one throws (it can never succeed: DLQ and alarm); so does a delivery

@@ -7,12 +7,13 @@
 // waits here until due; an earlier one is a no-op that is not remembered; one this invocation has
 // no time left to wait for goes back to the queue, visible again when it is due. What a record does
 // is wired in ./build.ts; here: the environment, the AWS adapters (idempotency records, the queue's
-// visibility), the batch processor and the middy chain.
+// visibility, Slack when the deployment has a bot), the batch processor and the middy chain.
 
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -22,8 +23,10 @@ import { buildCoreDeps } from '#runtime/aws-deps.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { CORE_ENV, ENV } from '#runtime/env-names.ts';
 import { buildGrantDeps } from '#runtime/grant-deps.ts';
+import { SLACK_DELIVERY_FAILED_METRIC } from '#runtime/metric-names.ts';
 import { logger, metrics } from '#runtime/powertools.ts';
 import { publishMetrics } from '#runtime/publish-metrics.ts';
+import { buildSlackDeps } from '#runtime/slack-deps.ts';
 import { invocationWaiter } from '#runtime/wait.ts';
 import { buildProcessCommand } from './build.ts';
 
@@ -40,8 +43,24 @@ const persistenceStore = new DynamoDBPersistenceLayer({
   tableName: env.IDEMPOTENCY_TABLE_NAME,
   awsSdkV3Client: deps.dynamo,
 });
+const slack = buildSlackDeps(deps, env.ACCESS_TABLE_NAME);
 const processRecord = buildProcessCommand(deps, {
   senders: parseCommandSenders(env.COMMAND_SENDERS, ENV.COMMAND_SENDERS),
+  ...(slack
+    ? {
+        slack: {
+          actors: slack.actors,
+          reply: {
+            slack: slack.slack,
+            undelivered: (why) => {
+              // Never the URL or the text: the code Slack gave is enough to see what went wrong.
+              logger.warn('Slack answer not delivered', { why });
+              metrics.addMetric(SLACK_DELIVERY_FAILED_METRIC, MetricUnit.Count, 1);
+            },
+          },
+        },
+      }
+    : {}),
   once: (section) => makeIdempotent(section, { persistenceStore, config: idempotency, dataIndexArgument: 0 }),
   logger,
   metrics,

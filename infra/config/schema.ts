@@ -389,7 +389,9 @@ export const slackSchema = z
     enterpriseIds: z
       .array(z.string().regex(/^E[A-Z0-9]{8,20}$/, 'expected an Enterprise Grid id such as E0123456789'))
       .default([])
-      .meta({ description: 'Allow-listed Enterprise Grid organizations; any of their workspaces is admitted.' }),
+      .meta({
+        description: 'Allow-listed Enterprise Grid organizations; any of their workspaces is admitted.',
+      }),
     approversChannel: slackChannelSchema.meta({
       description: 'Where approval messages go when an entitlement names no channel.',
     }),

@@ -56,6 +56,9 @@ export const KEYS = {
   requestChains: `${requestChainId('')}*`,
   systemChain: 'system',
   driftChain: DRIFT_CHAIN,
+  slackMessages: `${ACCESS_KEY_PREFIX.slackMessage}*`,
+  slackLinks: `${ACCESS_KEY_PREFIX.slackLink}*`,
+  slackCodes: `${ACCESS_KEY_PREFIX.slackCode}*`,
 } as const;
 
 /** Lambda's six-times-the-timeout guidance for SQS event sources. */

@@ -69,7 +69,14 @@ export interface PamApiProps {
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** Each narrowing method on its own (default NARROWING_THROTTLE). */
   readonly narrowingThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Serves `POST /slack/{commands,interactions,events}` (the Slack bot's ingress), when there is one. */
+  readonly slackHandler?: IFunction;
 }
+
+/** The Slack ingress's resources: slash commands, interactivity, the Events API. */
+export const SLACK_PATHS = ['commands', 'interactions', 'events'] as const;
+/** Resource of the Slack routes in an API Gateway resource policy. */
+export const SLACK_POLICY_RESOURCE = 'execute-api:/*/POST/slack/*';
 
 export class PamApi extends Construct {
   readonly api: RestApi;
@@ -106,6 +113,19 @@ export class PamApi extends Construct {
           ...invoke,
           conditions: { ArnNotLike: { 'aws:PrincipalArn': requesterArn } },
         }),
+        // Slack cannot sign with SigV4 and calls from addresses it does not publish: the `/slack`
+        // routes admit anyone, and the ingress admits only requests carrying Slack's signature
+        // (HMAC of the raw body with the app's signing secret) from allow-listed workspaces.
+        ...(props.slackHandler
+          ? [
+              new PolicyStatement({
+                sid: 'SlackSignedRequests',
+                principals: [new StarPrincipal()],
+                actions: ['execute-api:Invoke'],
+                resources: [SLACK_POLICY_RESOURCE],
+              }),
+            ]
+          : []),
       ],
     });
 
@@ -168,6 +188,10 @@ export class PamApi extends Construct {
       request.addResource(action).addMethod('POST', integration),
     );
 
+    const slackMethods = props.slackHandler
+      ? this.addSlackRoutes(new LambdaIntegration(props.slackHandler, { proxy: true }))
+      : [];
+
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG2',
       reason:
@@ -185,6 +209,14 @@ export class PamApi extends Construct {
           'Callers are IAM Identity Center users: the methods use AWS_IAM (SigV4) authorization and the resource policy, not a Cognito user pool.',
       });
     }
+    for (const method of slackMethods) {
+      for (const id of ['AwsSolutions-APIG4', 'AwsSolutions-COG4'])
+        Validations.of(method).acknowledge({
+          id,
+          reason:
+            "Slack calls these routes and cannot sign with SigV4 or hold a Cognito token: the slack-ingress function verifies Slack's request signature (HMAC-SHA256 of the raw body with the app's signing secret, timestamp within 5 minutes) before it reads anything, and admits only allow-listed workspaces.",
+        });
+    }
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
       Validations.of(cloudWatchRole).acknowledge({
@@ -193,6 +225,14 @@ export class PamApi extends Construct {
           "API Gateway's logging role is an account-and-region singleton shared by every REST API there; AWS's managed AmazonAPIGatewayPushToCloudWatchLogs is the documented policy for it, and narrowing it would break other APIs' logs.",
       });
     }
+  }
+
+  /** `POST /slack/<path>` for each Slack path, with no gateway authorization (see the policy). */
+  private addSlackRoutes(integration: LambdaIntegration) {
+    const slack = this.api.root.addResource('slack');
+    return SLACK_PATHS.map((name) =>
+      slack.addResource(name).addMethod('POST', integration, { authorizationType: AuthorizationType.NONE }),
+    );
   }
 
   /** ARN pattern for `execute-api:Invoke` on every `/v1` route of the deployed stage. */

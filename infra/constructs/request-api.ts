@@ -7,6 +7,7 @@ import type { Role } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { RATE_COUNTER_KEY_PREFIX } from '#adapters/aws/dynamo-rate-counter.ts';
 import { SENDER_ROLES, type SenderRole } from '#app/senders.ts';
+import { optional } from '#domain/optional.ts';
 import { ENV } from '#runtime/env-names.ts';
 import { COMMAND_SENDER_REFUSED_METRIC } from '#runtime/metric-names.ts';
 import { type CapabilityProps, functionDefaults, KEYS, stackOutput, visibilityFor } from './capability.ts';
@@ -18,6 +19,8 @@ import { RequesterAccess } from './requester-access.ts';
 export interface RequestApiProps extends CapabilityProps {
   /** Group names the config references without an id (`missingGroupIds`); synth fails when any. */
   readonly missingGroupNames: readonly string[];
+  /** The Slack bot's ingress, served on `/slack/*` of the same API (infra/constructs/slack-bot.ts). */
+  readonly slackIngress?: PamFunction;
 }
 
 /**
@@ -70,7 +73,13 @@ export class RequestApi extends Construct implements CommandIntake {
         table: tables.access,
         access: {
           read: ['GetItem', 'Query'],
-          write: [{ actions: ['PutItem'], leadingKeys: [KEYS.requests] }],
+          // With a Slack bot, also the one-time codes of `POST /v1/slack/link` (stored hashed).
+          write: [
+            {
+              actions: ['PutItem'],
+              leadingKeys: [KEYS.requests, ...(config.slack ? [KEYS.slackCodes] : [])],
+            },
+          ],
         },
       })
       .bindTable(decisionAudit)
@@ -103,7 +112,12 @@ export class RequestApi extends Construct implements CommandIntake {
           write: [{ actions: ['PutItem', 'UpdateItem', 'DeleteItem'], leadingKeys: 'any' }],
         },
       })
-      .allowDirectoryRead(identityCenter, ['DescribeUser', 'ListGroupMembershipsForMember']);
+      // Email binding of Slack users finds the Identity Store user by email (GetUserId).
+      .allowDirectoryRead(identityCenter, [
+        'DescribeUser',
+        'ListGroupMembershipsForMember',
+        ...(config.slack ? (['GetUserId'] as const) : []),
+      ]);
 
     this.commands = new FifoWorkQueue(this, 'Commands', {
       encryptionKey: props.encryptionKey,
@@ -140,6 +154,7 @@ export class RequestApi extends Construct implements CommandIntake {
       handler: this.handleApi,
       organizationId: identityCenter.organizationId,
       encryptionKey: props.encryptionKey,
+      ...optional('slackHandler', props.slackIngress),
     });
     this.requesterAccess = new RequesterAccess(this, 'RequesterAccess', {
       config,

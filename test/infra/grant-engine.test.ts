@@ -193,7 +193,11 @@ describe('Identity Center permissions', () => {
   });
 
   it.each([
-    ['HandleApi', [['dynamodb:PutItem', [`${ACCESS_KEY_PREFIX.request}*`]]]],
+    // With the demo config's Slack bot, handle-api also stores `pam slack link` codes (hashed).
+    [
+      'HandleApi',
+      [['dynamodb:PutItem', [`${ACCESS_KEY_PREFIX.request}*`, `${ACCESS_KEY_PREFIX.slackCode}*`]]],
+    ],
     ['ProcessCommand', [['dynamodb:PutItem', [`${ACCESS_KEY_PREFIX.request}*`]]]],
     [
       'ProvisionAccess',
