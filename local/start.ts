@@ -17,6 +17,13 @@ export const TRY_COMMANDS: readonly string[] = [
   'npx pam list --approvals --as bob',
 ];
 
+/** How to try the Slack bot against the local Slack stand-in (docs/slack.md "Try it locally"). */
+export const SLACK_TRY_COMMANDS: readonly string[] = [
+  'npx pam slack command --as alice "/pam request"',
+  'npx pam slack submit --as alice --target dev-readonly:333333333333 --duration 1h --reason "read the dev logs"',
+  'npx pam slack click --as bob approve <request id>',
+];
+
 function portFromEnv(name: string): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return undefined;
@@ -112,6 +119,12 @@ async function main(): Promise<void> {
   out(`demo users: ${describeUsers()}`);
   out('try:');
   for (const command of TRY_COMMANDS) out(`  ${command}`);
+  if (runtime.slack) {
+    out(
+      `slack (a local stand-in answers as Slack and prints each Web API call; signed requests go to ${runtime.apiUrl}/slack/*):`,
+    );
+    for (const command of SLACK_TRY_COMMANDS) out(`  ${command}`);
+  }
   out();
   out(
     `State lives only as long as this process (started in ${seconds} s). Handler logs: ${path.join(path.dirname(stateFile), 'logs')}/. Ctrl-C stops everything.`,

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { SLACK_JOB_SENDERS, type SlackJobSender } from '#app/slack/jobs.ts';
 import { ENV } from '#runtime/env-names.ts';
 import { SLACK_DELIVERY_FAILED_METRIC, SLACK_SIGNATURE_REFUSED_METRIC } from '#runtime/metric-names.ts';
-import { type CapabilityProps, functionDefaults, KEYS, visibilityFor } from './capability.ts';
+import { type CapabilityProps, functionDefaults, KEYS, stackOutput, visibilityFor } from './capability.ts';
 import { FifoWorkQueue } from './fifo-work-queue.ts';
 import { PamFunction } from './pam-function.ts';
 import type { CommandIntake } from './request-api.ts';
@@ -140,6 +140,10 @@ export class SlackBot extends Construct {
           ),
       }),
     );
+
+    // Where the operator stores the Slack app's credentials (docs/slack.md "Set it up").
+    stackOutput(this, 'SlackSigningSecretArn', this.signingSecret.secretArn);
+    stackOutput(this, 'SlackBotTokenArn', this.botToken.secretArn);
 
     alarms.watchDeadLetterQueue('SlackWorkDeadLetters', this.work.deadLetterQueue);
     alarms.watchFunction('SlackIngressErrors', this.ingress);

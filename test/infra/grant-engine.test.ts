@@ -270,8 +270,11 @@ describe('work queues', () => {
       .flatMap((p) => (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref))
       .sort();
 
-  it('lets exactly the reconciler, stream consumer, provisioning worker and schedules send commands', () => {
-    const expected = ['ProvisionAccess', 'ReactToChange', 'Reconcile', 'Scheduler'].map(role).sort();
+  it('lets exactly the reconciler, stream consumer, provisioning worker, schedules and the Slack ingress send commands', () => {
+    // The demo config has a Slack bot: its ingress sends the decisions and requests made in Slack.
+    const expected = ['ProvisionAccess', 'ReactToChange', 'Reconcile', 'Scheduler', 'Ingress']
+      .map(role)
+      .sort();
     const { queue, senders } = denyList('Commands');
     expect(senders).toEqual(expected);
     expect(sendersByIdentity(queue)).toEqual(expected);
@@ -294,7 +297,9 @@ describe('work queues', () => {
     };
     collect(env.COMMAND_SENDERS);
     expect(roleIds.sort()).toEqual(
-      ['HandleApi', 'ProvisionAccess', 'ReactToChange', 'Reconcile', 'Scheduler'].map(role).sort(),
+      ['HandleApi', 'ProvisionAccess', 'ReactToChange', 'Reconcile', 'Scheduler', 'Ingress']
+        .map(role)
+        .sort(),
     );
     for (const key of ['ingress', 'scheduler', 'provision-access', 'react-to-change', 'reconcile'])
       expect(written).toContain(key);
@@ -396,15 +401,19 @@ describe('function environments', () => {
     ENV.SCHEDULES_DLQ_ARN,
   ];
   const tables = [ENV.ACCESS_TABLE_NAME, ENV.AUDIT_TABLE_NAME];
+  const slackWeb = [ENV.SLACK_BOT_TOKEN_ARN, ENV.SLACK_API_URL, ENV.SLACK_RESPONSE_URL_PREFIX];
   it.each([
     // handle-api's per-caller rate counters live in the idempotency table.
     [
       'handle-api',
       [...tables, ENV.IDEMPOTENCY_TABLE_NAME, ENV.PERMISSION_SET_ARNS, ENV.PROVISIONING_QUEUE_URL],
     ],
-    ['process-command', [...tables, ENV.IDEMPOTENCY_TABLE_NAME, ENV.COMMAND_SENDERS, ...grant]],
+    // With the demo config's Slack bot: the bot token and Slack's URLs (Slack users bound at
+    // decision time, refusals answered in Slack).
+    ['process-command', [...tables, ENV.IDEMPOTENCY_TABLE_NAME, ENV.COMMAND_SENDERS, ...grant, ...slackWeb]],
     ['provision-access', [...tables, ...grant]],
-    ['react-to-change', [...tables, ...grant]],
+    // …and the Slack work queue, for a render of every request change.
+    ['react-to-change', [...tables, ...grant, ENV.SLACK_QUEUE_URL]],
     ['reconcile', [...tables, ...grant]],
     // The drift mode travels in the bundled config, the one place the function reads it.
     ['sweep-drift', [...tables, ...grant]],

@@ -164,8 +164,8 @@ describe('hub service stack: commands queue', () => {
 
   it('refuses non-TLS access to every queue', () => {
     const queues = Object.keys(service.findResources('AWS::SQS::Queue'));
-    // commands + DLQ, provisioning + DLQ, the schedules DLQ, the stream failure queue
-    expect(queues).toHaveLength(6);
+    // commands + DLQ, provisioning + DLQ, the schedules DLQ, the stream failure queue, Slack work + DLQ
+    expect(queues).toHaveLength(8);
     const policies = service.findResources('AWS::SQS::QueuePolicy', {
       Properties: {
         PolicyDocument: {
@@ -220,8 +220,10 @@ describe('hub service stack: functions', () => {
             POWERTOOLS_LOG_LEVEL: 'INFO',
             [ENV.PAM_CONFIG_FILE]: 'pam-config.json',
             [ENV.IDENTITY_STORE_ID]: config.identityCenter.identityStoreId,
-            [ENV.ACCESS_TABLE_NAME]: expect.anything(),
-            [ENV.AUDIT_TABLE_NAME]: expect.anything(),
+            // The Slack ingress acknowledges without reading a table (docs/slack.md).
+            ...(name === 'slack-ingress'
+              ? {}
+              : { [ENV.ACCESS_TABLE_NAME]: expect.anything(), [ENV.AUDIT_TABLE_NAME]: expect.anything() }),
           },
         },
       });
@@ -307,7 +309,10 @@ describe('hub service stack: functions', () => {
 
   it.each([
     ['HandleApiRole', ['DescribeUser', 'GetUserId', 'ListGroupMembershipsForMember']],
-    ['ProcessCommandRole', ['DescribeUser', 'ListGroupMembershipsForMember']],
+    // With the demo config's Slack bot, Slack users are bound by email at decision time (GetUserId).
+    ['ProcessCommandRole', ['DescribeUser', 'GetUserId', 'ListGroupMembershipsForMember']],
+    ['NotifierRole', ['DescribeUser', 'GetUserId', 'ListGroupMembershipsForMember']],
+    ['IngressRole', []],
     ['ReconcileRole', ['DescribeUser']],
     ['ProvisionAccessRole', []],
     ['ReactToChangeRole', []],
@@ -354,10 +359,22 @@ describe('hub service stack: functions', () => {
 });
 
 describe('hub service stack: REST API', () => {
-  it('authorizes every method with AWS_IAM', () => {
+  it('authorizes every method with AWS_IAM but the three Slack ones, which Slack signs instead', () => {
     const methods = Object.values(service.findResources('AWS::ApiGateway::Method')) as { Properties: Json }[];
     expect(methods.length).toBeGreaterThan(0);
-    for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+    const slackResources = Object.entries(service.findResources('AWS::ApiGateway::Resource'))
+      .filter(([, resource]) =>
+        ['commands', 'interactions', 'events'].includes(
+          String((resource as { Properties: Json }).Properties.PathPart),
+        ),
+      )
+      .map(([id]) => id);
+    expect(slackResources).toHaveLength(3);
+    for (const method of methods) {
+      const onSlack = slackResources.includes(String((method.Properties.ResourceId as { Ref?: string }).Ref));
+      expect(method.Properties.AuthorizationType).toBe(onSlack ? 'NONE' : 'AWS_IAM');
+      if (onSlack) expect(method.Properties.HttpMethod).toBe('POST');
+    }
     service.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}' });
     service.hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'ANY',
@@ -397,7 +414,13 @@ describe('hub service stack: REST API', () => {
       Properties: { Policy: { Statement: Statement[] } };
     };
     const allows = api.Properties.Policy.Statement.filter((s) => s.Effect === 'Allow');
-    expect(allows).toHaveLength(1);
+    // The second Allow is the Slack routes' (POST /slack/* only); nothing else is admitted.
+    expect(allows).toHaveLength(2);
+    expect(allows.filter((s) => s.Resource === 'execute-api:/*/*/v1/*')).toHaveLength(1);
+    expect(allows.filter((s) => s.Resource === 'execute-api:/*/POST/slack/*')).toEqual([
+      expect.objectContaining({ Principal: '*', Action: 'execute-api:Invoke' }),
+    ]);
+    expect(allows.find((s) => s.Resource === 'execute-api:/*/POST/slack/*')?.Condition).toBeUndefined();
   });
 
   it('traces, throttles and writes JSON access logs on the stage', () => {

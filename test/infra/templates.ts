@@ -69,7 +69,7 @@ export function statementsOfRole(template: Template, rolePrefix: string): Statem
     .filter((policy) => refersToRole(policy.Properties.Roles, rolePrefix))
     .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
-const CAPABILITY = /^(Requests|Grants)(?=[A-Z])/;
+const CAPABILITY = /^(Requests|Grants|Slack)(?=[A-Z])/;
 
 /** `GrantsProvisionAccessRole1A2B3C` → `ProvisionAccessRole1A2B3C`. */
 export function idWithinCapability(logicalId: string): string {

@@ -133,6 +133,9 @@ describe('wiring manifest', () => {
     }
     expect(manifest.routes.map((r) => `${r.method} ${r.path} ${r.authorization} ${r.stage}`).sort()).toEqual([
       'ANY /v1/{proxy+} AWS_IAM prod',
+      'POST /slack/commands NONE prod',
+      'POST /slack/events NONE prod',
+      'POST /slack/interactions NONE prod',
       'POST /v1/requests/{id}/cancel AWS_IAM prod',
       'POST /v1/requests/{id}/deny AWS_IAM prod',
       'POST /v1/requests/{id}/revoke AWS_IAM prod',
