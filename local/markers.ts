@@ -8,5 +8,6 @@ export const LOCAL_CLOCK_GLOBAL = '__pamLocalClock';
 export const LOCAL_ONLY_MARKERS: readonly string[] = [
   LOCAL_USER_HEADER,
   `${LOCAL_ROUTE_PREFIX}clock`,
+  `${LOCAL_ROUTE_PREFIX}slack`,
   LOCAL_CLOCK_GLOBAL,
 ];
