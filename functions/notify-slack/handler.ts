@@ -10,6 +10,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SLACK_WORK_MAX_RECEIVES } from '#app/slack/jobs.ts';
 import { makeConsumeSlackLinkCode } from '#app/slack/link.ts';
 import { makeEntitlementsFor, makeSlackLists, makeSlackWorker } from '#app/slack/notify.ts';
 import { buildCoreDeps } from '#runtime/aws-deps.ts';
@@ -19,9 +20,6 @@ import { logger, metrics } from '#runtime/powertools.ts';
 import { publishMetrics } from '#runtime/publish-metrics.ts';
 import { buildSlackDeps } from '#runtime/slack-deps.ts';
 import { buildNotifySlack, parseSlackJobSenders } from './build.ts';
-
-/** The Slack work queue's maxReceiveCount (infra/constructs/slack-bot.ts): the last try. */
-export const SLACK_WORK_MAX_RECEIVES = 8;
 
 const env = readEnv({
   ...CORE_ENV,

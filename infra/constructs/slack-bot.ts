@@ -7,7 +7,7 @@ import { Duration, Lazy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SLACK_JOB_SENDERS, type SlackJobSender } from '#app/slack/jobs.ts';
+import { SLACK_JOB_SENDERS, SLACK_WORK_MAX_RECEIVES, type SlackJobSender } from '#app/slack/jobs.ts';
 import { ENV } from '#runtime/env-names.ts';
 import { SLACK_DELIVERY_FAILED_METRIC, SLACK_SIGNATURE_REFUSED_METRIC } from '#runtime/metric-names.ts';
 import { type CapabilityProps, functionDefaults, KEYS, stackOutput, visibilityFor } from './capability.ts';
@@ -120,8 +120,7 @@ export class SlackBot extends Construct {
     this.work = new FifoWorkQueue(this, 'Work', {
       encryptionKey: props.encryptionKey,
       visibilityTimeout: visibilityFor(NOTIFY_TIMEOUT),
-      // A Slack outage of about an hour is ridden out (visibility ×6 per try); then the DLQ and alarm.
-      maxReceiveCount: 8,
+      maxReceiveCount: SLACK_WORK_MAX_RECEIVES,
     });
     this.work.consumeWith(this.notifier, { batchSize: 10 });
     this.notifier.addEnvironment(ENV.SLACK_QUEUE_URL, this.work.queue.queueUrl);

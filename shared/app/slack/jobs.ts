@@ -80,3 +80,10 @@ export const JOB_SENT_BY: Readonly<Record<SlackJob['kind'], SlackJobSender>> = {
   link: 'ingress',
   home: 'ingress',
 };
+
+/**
+ * How many times SQS hands a Slack job out before its dead-letter queue (the queue's
+ * maxReceiveCount): with the visibility timeout, a Slack outage of about an hour and a half is
+ * ridden out; on the last receive a failure is counted (SLACK_DELIVERY_FAILED_METRIC).
+ */
+export const SLACK_WORK_MAX_RECEIVES = 8;
