@@ -6,7 +6,7 @@
 // goes to the dead-letter queue: an access decision never waits for Slack, and Slack never loses one
 // silently. Ports in, no environment, no AWS clients.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parseJsonRecord } from '#adapters/lambda-events/parse.ts';
 import { senderRoleId } from '#app/senders.ts';
 import {
@@ -76,7 +76,7 @@ export interface NotifySlackOptions {
   /** The queue's maxReceiveCount: the receive on which a failure is final. */
   readonly maxReceiveCount: number;
   readonly logger: Logger;
-  readonly metrics: Pick<Metrics, 'addMetric'>;
+  readonly metrics: { addMetric(name: string, unit: MetricUnit, value: number): unknown };
 }
 
 export function buildNotifySlack({
