@@ -76,7 +76,9 @@ export interface NotifySlackOptions {
   /** The queue's maxReceiveCount: the receive on which a failure is final. */
   readonly maxReceiveCount: number;
   readonly logger: Logger;
-  readonly metrics: { addMetric(name: string, unit: MetricUnit, value: number): unknown };
+  readonly metrics: {
+    addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  };
 }
 
 export function buildNotifySlack({
