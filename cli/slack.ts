@@ -193,7 +193,8 @@ export const SLACK_SUBCOMMANDS: readonly Subcommand[] = [
   {
     words: ['slack', 'command'],
     summary: 'type a /pam command in Slack as a demo user (local mode only)',
-    usage: 'slack command --as <user> "/pam request [<entitlement> <account> <duration> <reason…>]"',
+    usage:
+      'slack command --as <user> "/pam [request | list | help | link <code>]"   (/pam request opens the modal: then `pam slack submit`)',
     options: {},
     positionals: ['text'],
     run: async (context) => {

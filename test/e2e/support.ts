@@ -43,9 +43,15 @@ export interface E2e {
   stop(): Promise<void>;
 }
 
-export async function bootE2e(): Promise<E2e> {
+/** `log` receives the runtime's console lines (default: dropped). */
+export async function bootE2e(options: { readonly log?: (line: string) => void } = {}): Promise<E2e> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'pam-e2e-'));
-  const runtime = await startLocalRuntime({ stateDir, port: 0, pollIntervalMs: 0, log: () => {} });
+  const runtime = await startLocalRuntime({
+    stateDir,
+    port: 0,
+    pollIntervalMs: 0,
+    log: options.log ?? (() => {}),
+  });
   const config = {
     endpoint: runtime.awsEndpoint,
     region: runtime.region,
