@@ -2,7 +2,9 @@
 // prints them), scripts may pass ISO-8601 (`PT2H`). Either way the wire gets the canonical ISO-8601
 // form the API takes (shared grammar in #domain/duration.ts), so the API's own rules (fixed-length
 // units only, ≤ 32 characters) still apply. Human output turns the API's ISO-8601 back into `2h`.
-import { formatIsoDuration, parseIsoDuration } from '#domain/duration.ts';
+import { formatIsoDuration, humanDuration, parseIsoDuration } from '#domain/duration.ts';
+
+export { humanDuration };
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -41,25 +43,6 @@ export function parseDurationFlag(text: string): DurationFlag {
   if (!Number.isSafeInteger(ms)) return { ok: false, reason: `${EXPECTED} of a sensible length` };
   if (ms <= 0) return { ok: false, reason: 'expected a duration longer than zero' };
   return { ok: true, ms, iso: formatIsoDuration(ms) };
-}
-
-/** Milliseconds as people write them: `2h`, `1d 1h 30m`, `45s`, `0s`. */
-export function humanDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const sign = ms < 0 ? '-' : '';
-  let rest = Math.abs(ms);
-  const parts: string[] = [];
-  for (const [unit, size] of [
-    ['d', DAY],
-    ['h', HOUR],
-    ['m', MINUTE],
-    ['s', SECOND],
-  ] as const) {
-    const count = Math.floor(rest / size);
-    if (count > 0) parts.push(`${count}${unit}`);
-    rest -= count * size;
-  }
-  return `${sign}${parts.join(' ') || `${Math.abs(ms)}ms`}`;
 }
 
 /** An ISO-8601 duration from the API as people write it (`PT1H30M` → `1h 30m`); anything else as it is. */

@@ -58,3 +58,26 @@ export function formatIsoDuration(ms: number): string {
   const time = `${hours ? `${hours}H` : ''}${minutes ? `${minutes}M` : ''}${seconds ? `${seconds}S` : ''}`;
   return `P${days ? `${days}D` : ''}${time ? `T${time}` : ''}`;
 }
+
+/**
+ * Milliseconds as people write them: `2h`, `30m`, `1h 30m`, `1d 2h 5m`, `45s` (what the CLI prints
+ * and reads back, and what Slack shows). Below a second, milliseconds; not a number, `?`.
+ */
+export function humanDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const sign = ms < 0 ? '-' : '';
+  let rest = Math.abs(Math.round(ms));
+  if (rest < SECOND) return `${sign}${rest === 0 ? '0s' : `${rest}ms`}`;
+  const parts: string[] = [];
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', HOUR],
+    ['m', MINUTE],
+    ['s', SECOND],
+  ] as const) {
+    const count = Math.floor(rest / size);
+    if (count > 0) parts.push(`${count}${unit}`);
+    rest -= count * size;
+  }
+  return `${sign}${parts.join(' ')}`;
+}

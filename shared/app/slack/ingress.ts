@@ -22,6 +22,7 @@
 // Eligibility, approver groups and identity are the workers' (their refusals reach the user through
 // `response_url` or a DM): this never reads the Identity Store or the request table, and never logs
 // a `response_url`, token, secret or signature.
+
 import {
   type BlockActions,
   MAX_SLACK_BODY_BYTES,
@@ -34,6 +35,7 @@ import {
 } from '#adapters/slack/inbound.ts';
 import { verifySlackSignature } from '#adapters/slack/signature.ts';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
+import { humanDuration } from '#domain/duration.ts';
 import type { PamConfig, SlackConfig } from '#domain/model.ts';
 import { optional } from '#domain/optional.ts';
 import { textProblem } from '#domain/text.ts';
@@ -222,15 +224,6 @@ function isSlackPath(path: string): path is SlackPath {
 
 // ---------------------------------------------------------------------------------------------
 // The request modal's fields
-
-/** Hours and minutes as people write them (`2h`, `1h30m`, `45m`). */
-function humanDuration(ms: number): string {
-  const minutes = Math.floor(ms / MINUTE_MS);
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  if (hours === 0) return `${rest}m`;
-  return rest === 0 ? `${hours}h` : `${hours}h${rest}m`;
-}
 
 /** What a `create` carries, once the modal's fields were checked against the config. */
 interface RequestFields {

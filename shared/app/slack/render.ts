@@ -15,6 +15,7 @@
 //   past a limit outright (`invalid_blocks`), which would leave an approval message stale, so the
 //   builders enforce them and `blockKitProblems` checks them.
 
+import { humanDuration } from '#domain/duration.ts';
 import {
   type AccessRequest,
   type Approval,
@@ -86,25 +87,8 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** Milliseconds as people write them: `2h`, `30m`, `1h 30m`, `1d 2h 5m`, `45s`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  const sign = ms < 0 ? '-' : '';
-  let rest = Math.abs(Math.round(ms));
-  if (rest < SECOND) return `${sign}${rest === 0 ? '0s' : `${rest}ms`}`;
-  const parts: string[] = [];
-  for (const [unit, size] of [
-    ['d', DAY],
-    ['h', HOUR],
-    ['m', MINUTE],
-    ['s', SECOND],
-  ] as const) {
-    const count = Math.floor(rest / size);
-    if (count > 0) parts.push(`${count}${unit}`);
-    rest -= count * size;
-  }
-  return `${sign}${parts.join(' ')}`;
-}
+/** Durations as people write them (`2h`, `1h 30m`): the CLI's and Slack's one spelling. */
+export const formatDuration = humanDuration;
 
 /**
  * A time as Slack shows it in each reader's own time zone (`<!date^…>`), with a UTC fallback for
