@@ -64,7 +64,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   Agent,
-  createServer,
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
@@ -72,9 +71,9 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { listen } from './http-listener.ts';
 import { readBody } from './read-body.ts';
 
 export type Fault =
@@ -378,7 +377,6 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   /** MessageId → SenderId of the messages sent through the proxy (bounded; oldest dropped first). */
   const sentBy = new Map<string, string>();
   let crash: { left: number; after: boolean } | undefined;
-  const sockets = new Set<Socket>();
   const inFlight = new Set<{ destroy(): void }>();
   const httpAgent = new Agent({ keepAlive: true });
   const httpsAgent = new HttpsAgent({ keepAlive: true });
@@ -654,7 +652,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     if (calls.length > CALL_LOG_LIMIT) calls.splice(0, calls.length - CALL_LOG_LIMIT);
   }
 
-  const server = createServer((request, response) => {
+  const listener = await listen((request, response) => {
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://proxy.invalid');
       let body: Buffer;
@@ -702,25 +700,10 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       // e.g. an injected error type that is no valid header value: the caller sees a dropped connection.
       response.destroy();
     });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const endpoint = `http://${host}:${address.port}`;
+  }, options);
 
   return {
-    endpoint,
+    endpoint: listener.base,
     get calls(): ReadonlyArray<ProxyCall> {
       return calls;
     },
@@ -768,10 +751,8 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     async close() {
       if (closing) return;
       closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const outgoing of inFlight) outgoing.destroy();
-      for (const socket of sockets) socket.destroy();
-      server.closeAllConnections();
+      const closed = listener.close();
       httpAgent.destroy();
       httpsAgent.destroy();
       await closed;

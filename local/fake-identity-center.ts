@@ -98,11 +98,11 @@
 // the second granularity of `aws:TokenIssueTime` (times are compared in milliseconds); status-record
 // retention (records live as long as the fake); eventual consistency between a write and a read.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { optional } from '#domain/optional.ts';
 import { fieldPath } from '#domain/text.ts';
+import { listen } from './http-listener.ts';
 import { readBody } from './read-body.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -1317,24 +1317,9 @@ export async function startFakeIdentityCenter(
     }
   }
 
-  const sockets = new Set<Socket>();
-  const server = createServer((request, response) => {
+  const listener = await listen((request, response) => {
     handle(request, response).catch(() => response.destroy());
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  let closing: Promise<void> | undefined;
+  }, options);
 
   // --- in-process control --------------------------------------------------------------------------
 
@@ -1353,7 +1338,7 @@ export async function startFakeIdentityCenter(
   }
 
   return {
-    endpoint: `http://${host}:${address.port}`,
+    endpoint: listener.base,
     instanceArn: options.instanceArn,
     identityStoreId: options.identityStoreId,
     get calls(): readonly string[] {
@@ -1451,13 +1436,6 @@ export async function startFakeIdentityCenter(
       return evaluate(credential, evaluation).allowed;
     },
     evaluate,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: listener.close,
   };
 }

@@ -74,9 +74,9 @@
 // (`missing_charset`, …), Events API / interactivity payloads (the CLI builds those), message deletion
 // through the Web API, pagination.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { listen } from './http-listener.ts';
 import { readBody } from './read-body.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -1360,25 +1360,10 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
     reply(response, { status: 404, body: { ok: false, error: 'not_found' } });
   }
 
-  const sockets = new Set<Socket>();
-  const server = createServer((request, response) => {
+  const listener = await listen((request, response) => {
     handle(request, response).catch(() => response.destroy());
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const base = `http://${host}:${address.port}`;
-  let closing: Promise<void> | undefined;
+  }, options);
+  const { base } = listener;
 
   return {
     apiUrl: `${base}${API_PATH}`,
@@ -1426,13 +1411,6 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
     resetCalls() {
       calls = [];
     },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: listener.close,
   };
 }
