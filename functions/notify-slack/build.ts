@@ -8,7 +8,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parseJsonRecord } from '#adapters/lambda-events/parse.ts';
-import { senderRoleId } from '#app/senders.ts';
+import { parseSendersJson, senderRoleId } from '#app/senders.ts';
 import {
   JOB_SENT_BY,
   SLACK_JOB_SENDERS,
@@ -17,7 +17,6 @@ import {
   type SlackJobSender,
   slackJobKey,
 } from '#app/slack/jobs.ts';
-import { formatIssues } from '#domain/text.ts';
 import * as z from '#domain/zod.ts';
 import { SLACK_DELIVERY_FAILED_METRIC } from '#runtime/metric-names.ts';
 
@@ -29,18 +28,9 @@ const roleIds = z.array(
 );
 const SendersSchema = z.strictObject({ ingress: roleIds, 'react-to-change': roleIds });
 
-/** Reads the senders JSON the stack writes; throws (cold start fails) when it is malformed. */
+/** Reads notify-slack's senders (SLACK_JOB_SENDERS); throws (the cold start fails) when malformed. */
 export function parseSlackJobSenders(json: string, from: string): SlackJobSenders {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    throw new Error(`${from} is not JSON`);
-  }
-  const parsed = SendersSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new Error(`${from} is invalid: ${formatIssues(parsed.error.issues.slice(0, 1), '')}`);
-  return parsed.data;
+  return parseSendersJson(SendersSchema, json, from);
 }
 
 /** Whether the job's kind may come from the role that sent it. */

@@ -7,6 +7,7 @@ import { type ChainProof, proveFromChain, unprovenClaims } from '#domain/grant-p
 import type { AccessRequest, Approval } from '#domain/model.ts';
 import { groupsPinnedBySnapshot, intersects } from '#domain/policy.ts';
 import type { CoreDeps } from './deps.ts';
+import { systemRejection } from './rejections.ts';
 
 export async function proofOf(deps: Pick<CoreDeps, 'audit'>, requestId: string): Promise<ChainProof> {
   return proveFromChain(await deps.audit.readChain(requestChainId(requestId)));
@@ -73,17 +74,13 @@ export async function refuseUnproven(
 ): Promise<void> {
   deps.diagnostics?.unprovenAccessRefused?.(refusal);
   try {
-    await deps.audit.append({
-      chainId: 'system',
-      at: deps.clock.now().toISOString(),
-      type: 'system.rejected',
-      actorId: 'system',
-      requestId: refusal.requestId ?? null,
-      entitlementId: null,
-      accountId: null,
-      reason: `refused ${refusal.check}: not proven by the audit chain`,
-      details: { check: refusal.check, problems: refusal.problems.map((p) => p.slice(0, 300)) },
-    });
+    await deps.audit.append(
+      systemRejection(deps.clock.now(), {
+        requestId: refusal.requestId ?? null,
+        reason: `refused ${refusal.check}: not proven by the audit chain`,
+        details: { check: refusal.check, problems: refusal.problems.map((p) => p.slice(0, 300)) },
+      }),
+    );
   } catch (error) {
     deps.diagnostics?.auditOfRejectionFailed({
       action: refusal.check,

@@ -10,6 +10,32 @@ import { PolicyRefusal } from '#domain/errors.ts';
 import type { CoreDeps } from './deps.ts';
 import { RateLimitedError, type RefusalVerdict } from './rate-limit.ts';
 
+/**
+ * A refusal recorded on the `system` chain rather than a request's (a sender, a forger or someone
+ * outside cloud-pam may be trying to write to that request's chain): `system.rejected`, actor
+ * `system`, with `details.check` naming what refused it.
+ */
+export function systemRejection(
+  at: Date,
+  refusal: {
+    readonly requestId: string | null;
+    readonly reason: string;
+    readonly details: AuditDraft['details'] & { readonly check: string };
+  },
+): AuditDraft {
+  return {
+    chainId: 'system',
+    at: at.toISOString(),
+    type: 'system.rejected',
+    actorId: 'system',
+    requestId: refusal.requestId,
+    entitlementId: null,
+    accountId: null,
+    reason: refusal.reason,
+    details: refusal.details,
+  };
+}
+
 export interface RejectionContext {
   readonly action: string;
   readonly actorId: string;

@@ -7,6 +7,7 @@
 import { formatIssues } from '#domain/text.ts';
 import * as z from '#domain/zod.ts';
 import type { CoreDeps } from './deps.ts';
+import { systemRejection } from './rejections.ts';
 
 /** The roles that send commands, named by what they are. */
 export const SENDER_ROLES = [
@@ -79,18 +80,30 @@ export function checkSender(
   return { accepted: false, ...(id ? { senderRoleId: id } : {}), sentAs };
 }
 
-/** Reads the senders JSON the stack writes (`from` names where it came from); throws (cold start fails) when it is malformed. */
-export function parseCommandSenders(json: string, from: string): CommandSenders {
+/**
+ * Reads a senders JSON the stack writes (sender → role ids; `from` names the variable); throws (the
+ * cold start fails) when it is malformed. The commands worker's and notify-slack's.
+ */
+export function parseSendersJson<S extends z.core.$ZodType>(
+  schema: S,
+  json: string,
+  from: string,
+): z.output<S> {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch {
     throw new Error(`${from} is not JSON`);
   }
-  const parsed = CommandSendersSchema.safeParse(raw);
+  const parsed = z.safeParse(schema, raw);
   if (!parsed.success)
     throw new Error(`${from} is invalid: ${formatIssues(parsed.error.issues.slice(0, 1), '')}`);
-  return parsed.data as CommandSenders;
+  return parsed.data;
+}
+
+/** Reads the commands worker's senders (COMMAND_SENDERS). */
+export function parseCommandSenders(json: string, from: string): CommandSenders {
+  return parseSendersJson(CommandSendersSchema, json, from) as CommandSenders;
 }
 
 /**
@@ -106,21 +119,17 @@ export async function auditRefusedSender(
     readonly verdict: Extract<SenderVerdict, { accepted: false }>;
   },
 ): Promise<void> {
-  await deps.audit.append({
-    chainId: 'system',
-    at: deps.clock.now().toISOString(),
-    type: 'system.rejected',
-    actorId: 'system',
-    requestId: refusal.requestId,
-    entitlementId: null,
-    accountId: null,
-    reason: `refused ${refusal.action}: its sender may not send it`,
-    details: {
-      check: 'sender',
-      action: refusal.action,
-      senderRoleId: refusal.verdict.senderRoleId ?? null,
-      sentAs: [...refusal.verdict.sentAs],
-      mayBeSentBy: [...(Object.hasOwn(MAY_SEND, refusal.action) ? (MAY_SEND[refusal.action] ?? []) : [])],
-    },
-  });
+  await deps.audit.append(
+    systemRejection(deps.clock.now(), {
+      requestId: refusal.requestId,
+      reason: `refused ${refusal.action}: its sender may not send it`,
+      details: {
+        check: 'sender',
+        action: refusal.action,
+        senderRoleId: refusal.verdict.senderRoleId ?? null,
+        sentAs: [...refusal.verdict.sentAs],
+        mayBeSentBy: [...(Object.hasOwn(MAY_SEND, refusal.action) ? (MAY_SEND[refusal.action] ?? []) : [])],
+      },
+    }),
+  );
 }

@@ -7,6 +7,7 @@ import type { SlackRefusalReason } from '#domain/errors.ts';
 import { escapeMrkdwn } from '#domain/mrkdwn.ts';
 import type { AuditLog, Clock } from '#ports/index.ts';
 import type { SlackApi, SlackReplyTarget } from '#ports/slack.ts';
+import { systemRejection } from '../rejections.ts';
 
 export interface SlackReplyDeps {
   readonly slack: Pick<SlackApi, 'respond' | 'postMessage'>;
@@ -39,21 +40,17 @@ export async function auditSlackRefusal(
     readonly reason: SlackRefusalReason;
   },
 ): Promise<void> {
-  await deps.audit.append({
-    chainId: 'system',
-    at: deps.clock.now().toISOString(),
-    type: 'system.rejected',
-    actorId: 'system',
-    requestId: refusal.requestId,
-    entitlementId: null,
-    accountId: null,
-    reason: `refused ${refusal.action} from Slack: ${refusal.reason}`,
-    details: {
-      check: 'slack-identity',
-      action: refusal.action,
-      slackReason: refusal.reason,
-      slackTeamId: refusal.origin.teamId,
-      slackUserId: refusal.origin.userId,
-    },
-  });
+  await deps.audit.append(
+    systemRejection(deps.clock.now(), {
+      requestId: refusal.requestId,
+      reason: `refused ${refusal.action} from Slack: ${refusal.reason}`,
+      details: {
+        check: 'slack-identity',
+        action: refusal.action,
+        slackReason: refusal.reason,
+        slackTeamId: refusal.origin.teamId,
+        slackUserId: refusal.origin.userId,
+      },
+    }),
+  );
 }

@@ -5,6 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import type { SlackJob } from '#app/slack/jobs.ts';
+import { ENV } from '#runtime/env-names.ts';
 import { SLACK_DELIVERY_FAILED_METRIC } from '#runtime/metric-names.ts';
 import { buildNotifySlack, parseSlackJobSenders } from '../../../functions/notify-slack/build.ts';
 
@@ -117,9 +118,11 @@ describe('notify-slack records', () => {
   });
 
   it('fails the cold start on a senders variable that is not the stack’s shape', () => {
-    expect(() => parseSlackJobSenders('{"ingress":["x"]}', 'SLACK_JOB_SENDERS')).toThrow(
-      /SLACK_JOB_SENDERS is invalid/,
+    expect(() => parseSlackJobSenders('{"ingress":["x"]}', ENV.SLACK_JOB_SENDERS)).toThrow(
+      `${ENV.SLACK_JOB_SENDERS} is invalid`,
     );
-    expect(() => parseSlackJobSenders('nope', 'SLACK_JOB_SENDERS')).toThrow('SLACK_JOB_SENDERS is not JSON');
+    expect(() => parseSlackJobSenders('nope', ENV.SLACK_JOB_SENDERS)).toThrow(
+      `${ENV.SLACK_JOB_SENDERS} is not JSON`,
+    );
   });
 });
