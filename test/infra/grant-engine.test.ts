@@ -297,9 +297,7 @@ describe('work queues', () => {
     };
     collect(env.COMMAND_SENDERS);
     expect(roleIds.sort()).toEqual(
-      ['HandleApi', 'ProvisionAccess', 'ReactToChange', 'Reconcile', 'Scheduler', 'Ingress']
-        .map(role)
-        .sort(),
+      ['HandleApi', 'ProvisionAccess', 'ReactToChange', 'Reconcile', 'Scheduler', 'Ingress'].map(role).sort(),
     );
     for (const key of ['ingress', 'scheduler', 'provision-access', 'react-to-change', 'reconcile'])
       expect(written).toContain(key);
