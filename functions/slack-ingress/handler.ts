@@ -2,14 +2,16 @@
 // request, and the ingress checks the signature before it reads anything). What a request does is
 // wired in ./build.ts; here: the environment, the adapters and the middy chain. To stay within
 // Slack's 3 s on a cold start it loads only what the acknowledgement needs: the bundled config,
-// SQS (both FIFO queues), Secrets Manager (signing secret, bot token; cached) and one `fetch` for
-// views.open — no DynamoDB, no Identity Store, no @slack/web-api.
+// SQS (both FIFO queues), Secrets Manager (signing secret, bot token; cached) and views.open — no
+// AWS SDK (the two AWS calls are signed HTTP POSTs: #adapters/aws/aws-json-call.ts), no global
+// `fetch` (undici's first load alone is more than a bare Node.js start: #adapters/http/node-http-post.ts),
+// no DynamoDB, no Identity Store, no @slack/web-api. bench/slack-ingress times it.
 import { isAbsolute, join } from 'node:path';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
+import { getSecretValue, sendMessage } from '#adapters/aws/aws-json-call.ts';
 import { SecretStringProvider } from '#adapters/aws/secret-string-provider.ts';
+import { nodeHttpPost } from '#adapters/http/node-http-post.ts';
 import { makeOpenView } from '#adapters/slack/open-view.ts';
 import { systemClock, ulidGenerator } from '#adapters/system.ts';
 import { makeCatalog } from '#app/catalog.ts';
@@ -40,19 +42,16 @@ const configFile = isAbsolute(env.PAM_CONFIG_FILE)
   ? env.PAM_CONFIG_FILE
   : join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), env.PAM_CONFIG_FILE);
 const config = loadBundledConfig(configFile);
-const sqs = new SQSClient({});
-const secrets = new SecretStringProvider(new SecretsManagerClient({}));
+const secrets = new SecretStringProvider((secretId) => getSecretValue({ SecretId: secretId }));
 
 /** One FIFO send: the group orders, the deduplication id (Slack's occurrence) drops a resend. */
 async function sendFifo(queueUrl: string, group: string, dedupId: string, body: unknown): Promise<void> {
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageGroupId: group,
-      MessageDeduplicationId: dedupId,
-      MessageBody: JSON.stringify(body),
-    }),
-  );
+  await sendMessage({
+    QueueUrl: queueUrl,
+    MessageGroupId: group,
+    MessageDeduplicationId: dedupId,
+    MessageBody: JSON.stringify(body),
+  });
 }
 
 const slackIngress = buildSlackIngress(
@@ -64,6 +63,7 @@ const slackIngress = buildSlackIngress(
     signingSecret: () => secrets.getString(env.SLACK_SIGNING_SECRET_ARN, SECRET_MAX_AGE_SECONDS),
     openView: makeOpenView({
       apiUrl: env.SLACK_API_URL,
+      fetch: nodeHttpPost,
       token: () => secrets.getString(env.SLACK_BOT_TOKEN_ARN, SECRET_MAX_AGE_SECONDS),
     }),
     sendCommand: (command, dedupId) => sendFifo(env.COMMANDS_QUEUE_URL, command.requestId, dedupId, command),

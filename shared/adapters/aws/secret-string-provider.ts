@@ -1,31 +1,44 @@
 // A Powertools Parameters provider of plain-string secrets (the Slack signing secret, the bot
 // token): BaseProvider's cache, max age and force-fetch, over one GetSecretValue. Powertools' own
-// SecretsProvider does the same with transforms and binary secrets this needs neither of; this one
-// takes the client it is given (the functions' own, so the local runtime's endpoint and the tests'
-// middleware apply) and answers only SecretString. A secret's value never appears in an error.
+// SecretsProvider does the same with transforms and binary secrets this needs neither of, and with
+// the SDK's Secrets Manager client; this one is given the read (the Slack ingress passes the signed
+// `fetch` of ./aws-json-call.ts, which keeps the SDK out of its cold start) and answers only
+// SecretString. A secret's value never appears in an error.
 
 import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterError } from '@aws-lambda-powertools/parameters/errors';
+
+/** GetSecretValue: the secret's string, if it has one. */
+export type ReadSecretString = (secretId: string) => Promise<{ readonly SecretString?: string }>;
 
 export class SecretStringProvider extends BaseProvider {
-  private readonly secrets: SecretsManagerClient;
+  private readonly read: ReadSecretString;
 
-  constructor(client: SecretsManagerClient) {
-    super({ awsSdkV3Client: client });
-    this.secrets = client;
+  constructor(read: ReadSecretString) {
+    // No SDK client: BaseProvider only keeps one to add Powertools' user agent to it.
+    super({});
+    this.read = read;
   }
 
-  /** The secret's string, cached for `maxAgeSeconds` (Powertools' default is 5 s). */
+  /**
+   * The secret's string, cached for `maxAgeSeconds` (Powertools' default is 5 s). A failed read
+   * throws the read's own error (an AwsJsonCallError, named by AWS's error code) rather than
+   * Powertools' GetParameterError around it, so the log says what failed.
+   */
   async getString(secretId: string, maxAgeSeconds: number): Promise<string> {
-    const value = await this.get(secretId, { maxAge: maxAgeSeconds });
+    let value: unknown;
+    try {
+      value = await this.get(secretId, { maxAge: maxAgeSeconds });
+    } catch (error) {
+      throw error instanceof GetParameterError && error.cause instanceof Error ? error.cause : error;
+    }
     if (typeof value !== 'string' || value.length === 0)
       throw new Error(`secret ${secretId} has no string value`);
     return value;
   }
 
   protected async _get(name: string): Promise<string | undefined> {
-    const output = await this.secrets.send(new GetSecretValueCommand({ SecretId: name }));
-    return output.SecretString;
+    return (await this.read(name)).SecretString;
   }
 
   protected async _getMultiple(): Promise<Record<string, unknown> | undefined> {

@@ -4,6 +4,7 @@
 // call, uses it (shared/adapters/slack/web-api.ts). A 429 is waited out once when its Retry-After
 // still fits in the budget; anything else fails at once as a SlackApiError naming the method and
 // Slack's error code — never the token, the trigger or the view.
+import type { HttpAnswer, HttpPost } from '#adapters/http/node-http-post.ts';
 import * as z from '#domain/zod.ts';
 import { SlackApiError, type SlackView } from '#ports/slack.ts';
 
@@ -17,7 +18,8 @@ export interface OpenViewOptions {
   readonly apiUrl: string;
   /** The bot token (`xoxb-…`), read when needed (cached by the caller). */
   readonly token: () => Promise<string>;
-  readonly fetch?: typeof fetch;
+  /** Default the global `fetch`; the ingress passes nodeHttpPost (no undici to load on a cold start). */
+  readonly fetch?: HttpPost;
   readonly budgetMs?: number;
   /** Milliseconds, for the budget (a monotonic clock in production). */
   readonly nowMs?: () => number;
@@ -49,7 +51,7 @@ export function makeOpenView(options: OpenViewOptions) {
     const body = JSON.stringify({ trigger_id: triggerId, view });
     for (let attempt = 1; ; attempt++) {
       const remaining = budgetMs - (nowMs() - started);
-      let response: Response;
+      let response: HttpAnswer;
       try {
         response = await fetchFn(url, {
           method: 'POST',

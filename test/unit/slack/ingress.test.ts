@@ -1,17 +1,18 @@
 // The Slack ingress as deployed: functions/slack-ingress/handler.ts with its whole middy chain, its
-// environment and a bundled config file, the AWS SDK clients answered by aws-sdk-client-mock
-// (Secrets Manager holds the signing secret and bot token; SQS records every send) and `fetch`
-// answered for views.open. Every request is signed as Slack signs it. What is asserted is what
-// leaves the function: the HTTP answer Slack sees, the SQS sends (queue, group, deduplication id,
-// a body the workers' schemas accept), the views opened, and what is written to the log.
+// environment and a bundled config file. Its three outbound calls — Secrets Manager GetSecretValue
+// and SQS SendMessage (signed AWS JSON-protocol POSTs, no SDK) and Slack's views.open — reach a local
+// HTTP server through AWS_ENDPOINT_URL and SLACK_API_URL, as they reach moto and the Slack stand-in
+// in the local runtime: Secrets Manager holds the signing secret and bot token, SQS records every
+// send, views.open answers as told. Every request is signed as Slack signs it. What is asserted is
+// what leaves the function: the HTTP answer Slack sees, the SQS sends (queue, group, deduplication
+// id, a body the workers' schemas accept), the views opened, and what is written to the log.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { signSlackRequest } from '#adapters/slack/signature.ts';
 import { CommandMessageSchema, deliveryKey } from '#app/commands.ts';
@@ -44,7 +45,11 @@ const SIGNING_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:pam-sl
 const TOKEN_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:pam-slack-bot-token-AbCdEf';
 const COMMANDS_QUEUE = 'https://sqs.us-east-1.amazonaws.com/111111111111/pam-commands.fifo';
 const SLACK_QUEUE = 'https://sqs.us-east-1.amazonaws.com/111111111111/pam-slack.fifo';
-const SLACK_API = 'https://slack.test/api/';
+/** The local server's Web API base URL (set once it listens). */
+let SLACK_API = '';
+/** The function's role credentials, as Lambda gives them: never logged either. */
+const AWS_SECRET_KEY = 'ingress-test-aws-secret-access-key';
+const AWS_SESSION = 'ingress-test-aws-session-token';
 
 const TEAM = 'T0EXAMPLE01';
 const ORG = 'E0EXAMPLE01';
@@ -72,8 +77,17 @@ function slackConfig(): PamConfig {
   return { ...rest, configHash: sha256Hex(canonicalJson(rest)) };
 }
 
-const secrets = mockClient(SecretsManagerClient);
-const sqs = mockClient(SQSClient);
+interface AwsCall {
+  /** `X-Amz-Target`: `AmazonSQS.SendMessage`, `secretsmanager.GetSecretValue`. */
+  readonly target: string;
+  readonly input: Record<string, string | undefined>;
+}
+/** Every AWS call received, in order. */
+const awsCalls: AwsCall[] = [];
+/** Secrets Manager: secret id → value. */
+const secretValues = new Map<string, string>();
+/** SQS answers 503 (retried by the client, then given up) while true. */
+let queueDown = false;
 
 interface SlackCall {
   readonly url: string;
@@ -101,6 +115,63 @@ const lambdaContext = {
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 let handler: Handler;
+let server: Server;
+
+/** AWS's JSON-protocol answer: the output, or `{__type, message}` with the error's status. */
+function awsAnswer(call: AwsCall): { status: number; body: unknown } {
+  if (call.target === 'secretsmanager.GetSecretValue') {
+    const value = secretValues.get(call.input.SecretId ?? '');
+    if (value === undefined)
+      return {
+        status: 400,
+        body: {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret.",
+        },
+      };
+    return { status: 200, body: { ARN: call.input.SecretId, Name: 'secret', SecretString: value } };
+  }
+  if (call.target === 'AmazonSQS.SendMessage') {
+    if (queueDown)
+      return {
+        status: 503,
+        body: { __type: 'com.amazonaws.sqs#ServiceUnavailable', message: 'queue unavailable' },
+      };
+    return { status: 200, body: { MessageId: `m-${awsCalls.length}` } };
+  }
+  return { status: 400, body: { __type: 'UnknownOperationException' } };
+}
+
+/** The function's outside world on one loopback port: AWS (`POST /` with X-Amz-Target) and Slack's Web API. */
+function startWorld(): Promise<number> {
+  server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const target = request.headers['x-amz-target'];
+      if (typeof target === 'string') {
+        const call: AwsCall = { target, input: JSON.parse(body) };
+        awsCalls.push(call);
+        const answer = awsAnswer(call);
+        response.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(JSON.stringify(answer.body));
+        return;
+      }
+      slackCalls.push({
+        url: `${SLACK_API.replace(/\/api\/$/, '')}${request.url}`,
+        authorization: request.headers.authorization ?? null,
+        body: JSON.parse(body),
+      });
+      const answer = slackAnswers.shift()?.() ?? Response.json({ ok: true, view: { id: LOADING_VIEW } });
+      response.writeHead(answer.status, Object.fromEntries(answer.headers));
+      response.end(await answer.text());
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
 /** Everything the function wrote (log lines, EMF metrics) since the file began. */
 const written: string[] = [];
 
@@ -108,6 +179,12 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slack-ingress-test-'));
   const configFile = join(dir, 'pam-config.json');
   writeFileSync(configFile, bundledConfigText(slackConfig()));
+  const port = await startWorld();
+  SLACK_API = `http://127.0.0.1:${port}/api/`;
+  process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${port}`;
+  process.env.AWS_ACCESS_KEY_ID = 'ASIAINGRESSTEST00001';
+  process.env.AWS_SECRET_ACCESS_KEY = AWS_SECRET_KEY;
+  process.env.AWS_SESSION_TOKEN = AWS_SESSION;
   process.env.AWS_REGION = 'us-east-1';
   process.env.POWERTOOLS_SERVICE_NAME = 'slack-ingress';
   process.env.POWERTOOLS_METRICS_NAMESPACE = 'CloudPam';
@@ -119,29 +196,22 @@ beforeAll(async () => {
   process.env[ENV.SLACK_API_URL] = SLACK_API;
   process.env[ENV.COMMANDS_QUEUE_URL] = COMMANDS_QUEUE;
   process.env[ENV.SLACK_QUEUE_URL] = SLACK_QUEUE;
-  vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
-    slackCalls.push({
-      url: String(url),
-      authorization: new Headers(init.headers).get('authorization'),
-      body: JSON.parse(String(init.body)),
-    });
-    return slackAnswers.shift()?.() ?? Response.json({ ok: true, view: { id: LOADING_VIEW } });
-  });
   handler = (await import('../../../functions/slack-ingress/handler.ts')).handler as unknown as Handler;
 });
 
-afterAll(() => {
-  vi.unstubAllGlobals();
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
 });
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(FIXTURE_EPOCH);
-  secrets.reset();
-  secrets.on(GetSecretValueCommand, { SecretId: SIGNING_ARN }).resolves({ SecretString: SECRET });
-  secrets.on(GetSecretValueCommand, { SecretId: TOKEN_ARN }).resolves({ SecretString: BOT_TOKEN });
-  sqs.reset();
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+  awsCalls.length = 0;
+  secretValues.clear();
+  secretValues.set(SIGNING_ARN, SECRET);
+  secretValues.set(TOKEN_ARN, BOT_TOKEN);
+  queueDown = false;
   slackCalls.length = 0;
   slackAnswers.length = 0;
   const record = (chunk: unknown) => {
@@ -347,13 +417,21 @@ interface Sent {
 }
 
 function sent(): Sent[] {
-  return sqs.commandCalls(SendMessageCommand).map((call) => ({
-    queue: call.args[0].input.QueueUrl,
-    group: call.args[0].input.MessageGroupId,
-    dedupId: call.args[0].input.MessageDeduplicationId,
-    body: JSON.parse(call.args[0].input.MessageBody ?? 'null'),
-  }));
+  return awsCalls
+    .filter((call) => call.target === 'AmazonSQS.SendMessage')
+    .map(({ input }) => ({
+      queue: input.QueueUrl,
+      group: input.MessageGroupId,
+      dedupId: input.MessageDeduplicationId,
+      body: JSON.parse(input.MessageBody ?? 'null'),
+    }));
 }
+
+/** GetSecretValue calls for one secret. */
+const secretReads = (secretId: string) =>
+  awsCalls.filter(
+    (call) => call.target === 'secretsmanager.GetSecretValue' && call.input.SecretId === secretId,
+  );
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -454,7 +532,27 @@ describe('the Slack ingress', () => {
       }
 
       // Assess
-      expect(secrets.commandCalls(GetSecretValueCommand, { SecretId: SIGNING_ARN })).toHaveLength(2);
+      expect(secretReads(SIGNING_ARN)).toHaveLength(2);
+    });
+
+    it("answers 503 when the signing secret cannot be read, logging AWS's error code and nothing of the secret", async () => {
+      // Prepare: past every earlier read's 5 minutes, and no such secret
+      vi.setSystemTime(FIXTURE_EPOCH.getTime() + 3 * 60 * 60_000);
+      secretValues.delete(SIGNING_ARN);
+      const from = written.length;
+
+      // Act
+      const answer = await invoke(slackEvent('/slack/commands', slashCommand('list')));
+
+      // Assess
+      expect(answer.statusCode).toBe(503);
+      expect(sent()).toEqual([]);
+      const failure = written.slice(from).find((line) => line.includes('Slack request not taken'));
+      expect(JSON.parse(failure ?? '{}')).toMatchObject({
+        step: 'signing-secret',
+        errorName: 'ResourceNotFoundException',
+        httpStatusCode: 400,
+      });
     });
 
     it('refuses a 1 MB body cleanly, signed or not, and sends nothing', async () => {
@@ -691,7 +789,7 @@ describe('the Slack ingress', () => {
 
     it('tells the user when the queue cannot take the work', async () => {
       // Prepare
-      sqs.on(SendMessageCommand).rejects(new Error('queue unavailable'));
+      queueDown = true;
 
       // Act
       const answer = await invoke(slackEvent('/slack/commands', slashCommand('list')));
@@ -947,7 +1045,7 @@ describe('the Slack ingress', () => {
 
     it('asks Slack to retry an event the queue could not take', async () => {
       // Prepare
-      sqs.on(SendMessageCommand).rejects(new Error('queue unavailable'));
+      queueDown = true;
 
       // Act
       const answer = await invoke(slackEvent('/slack/events', homeOpened('Ev0HOME0002')));
@@ -974,7 +1072,15 @@ describe('the Slack ingress', () => {
     const log = written.slice(from).join('');
     expect(log).toContain('Slack request accepted');
     expect(log).toContain('Slack request refused: signature');
-    for (const secret of [SECRET, BOT_TOKEN, RESPONSE_URL, 'sEcReTrEsPoNsEpArT', 'legacy-verification-token'])
+    for (const secret of [
+      SECRET,
+      BOT_TOKEN,
+      RESPONSE_URL,
+      'sEcReTrEsPoNsEpArT',
+      'legacy-verification-token',
+      AWS_SECRET_KEY,
+      AWS_SESSION,
+    ])
       expect(log).not.toContain(secret);
     expect(log).not.toContain(forged.headers['X-Slack-Signature']?.slice(3));
     expect(log).not.toMatch(/v0=[0-9a-f]{64}/);
