@@ -6,7 +6,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE_VERSION = @node -e 'const m = Number(process.versions.node.split(".")[0]); console.log("$(1) on Node.js " + process.version); if (m < 24) { console.error("cloud-pam runs on Node.js 24: node_modules/.bin/node is missing or older; run npm ci"); process.exit(1); }'
 
-.PHONY: install test start lint typecheck synth schema bench bench-lifecycle bench-start bench-cold-start clean
+.PHONY: install test start lint typecheck synth schema bench bench-lifecycle bench-start bench-cold-start bench-slack-ingress clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -50,6 +50,11 @@ bench-start: install
 # demo and 1,000-account configs (BENCH_PAIRS, default 7; BENCH_ARGS="--no-invoke" skips the invocations).
 bench-cold-start: install
 	npx tsx bench/cold-start/run.ts $(BENCH_ARGS)
+
+# The Slack ingress: cold start (import + the first signed /pam request, against bare node) and warm
+# acknowledgement latency (BENCH_PAIRS, default 7; BENCH_REQUESTS, default 500), moto for AWS.
+bench-slack-ingress: install
+	scripts/moto.sh npx tsx bench/slack-ingress/run.ts $(BENCH_ARGS)
 
 # The whole system on this machine (moto for AWS); state lasts as long as the process. Ctrl-C stops it.
 start: install

@@ -35,13 +35,22 @@ import { DEMO_CONFIG, ensureAssembly, REPO_ROOT } from '../../local/synth.ts';
 import { apiEvent } from '../../test/support/pam-world.ts';
 import { standInEnvironment } from '../../test/support/stand-in-environment.ts';
 import { ACCOUNTS, benchEntitlements, PERMISSION_SETS, TEAMS } from '../entitlements/generated.ts';
+import {
+  IMPORT_SCRIPT,
+  INVOKE_SCRIPT,
+  lambdaEnvironment,
+  median,
+  NETWORK_GUARD,
+  resultOf,
+  type Spawned,
+  timedNode,
+  timePairs,
+} from '../support/cold-start.ts';
 import type { WorldInfo } from './world.ts';
 
 const ISSUE_MINIMUM_PAIRS = 7;
 const CONFIGS = ['demo', `${ACCOUNTS}-accounts`] as const;
 const DEV_ACCOUNT = '333333333333';
-/** A child that has not exited by then is stuck: the benchmark stops with its output. */
-const CHILD_TIMEOUT_MS = 120_000;
 /** What synth reads (local/synth.ts hashes the same): a change there changes the bundles. */
 const SYNTH_SOURCES = ['infra', 'functions', 'shared', 'package-lock.json', 'cdk.json', 'tsconfig.json'];
 
@@ -69,83 +78,7 @@ for (const name of configNames) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The child scripts. Each runs as `node [--input-type=module] -e <script> <args…>`: no shell, no loader.
-
-/** Imports the bundle and checks its export, as Lambda's runtime does at init. */
-const IMPORT_SCRIPT = `
-const [url, name] = process.argv.slice(1);
-const loaded = await import(url);
-if (typeof loaded[name] !== 'function') { console.error('the bundle exports no function ' + name); process.exitCode = 3; }
-`;
-
-/** Run once per bundle before timing: the same import with every outgoing socket refused and reported. */
-const NETWORK_GUARD = `
-import net from 'node:net';
-import dgram from 'node:dgram';
-const attempts = [];
-const where = (args) => { const a = Array.isArray(args[0]) ? args[0][0] : args[0]; return a && typeof a === 'object' ? (a.host ?? a.path ?? '?') + ':' + (a.port ?? '') : String(a); };
-net.Socket.prototype.connect = function (...args) { attempts.push('tcp ' + where(args)); throw new Error('no network during init'); };
-dgram.Socket.prototype.send = function () { attempts.push('udp'); throw new Error('no network during init'); };
-process.on('exit', () => { if (attempts.length) { console.error('network during init: ' + attempts.join(', ')); process.exitCode = 4; } });
-`;
-
-/** Imports the bundle and invokes its handler once with the event in the file argv[3]; prints the result. */
-const INVOKE_SCRIPT = `
-import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-const [url, name, eventFile, functionName, timeoutMs] = process.argv.slice(1);
-const event = JSON.parse(readFileSync(eventFile, 'utf8'));
-const loaded = await import(url);
-const started = Date.now();
-const requestId = randomUUID();
-const context = {
-  functionName, functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:' + process.env.AWS_REGION + ':000000000000:function:' + functionName,
-  memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '256', awsRequestId: requestId,
-  logGroupName: '/aws/lambda/' + functionName, logStreamName: 'bench/' + requestId,
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => Math.max(0, Number(timeoutMs) - (Date.now() - started)),
-  done() {}, fail() {}, succeed() {},
-};
-const result = await loaded[name](event, context);
-process.stdout.write('\\n@@result ' + JSON.stringify(result ?? null) + '\\n');
-`;
-
-// ---------------------------------------------------------------------------------------------------
-// Timing.
-
-interface Spawned {
-  readonly ms: number;
-  readonly stdout: string;
-}
-
-/** `node <args>` from spawn to exit, by this process's own clock. Throws (with its stderr) unless it exits 0. */
-function timedNode(what: string, nodeArgs: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Spawned {
-  const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, nodeArgs, {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: CHILD_TIMEOUT_MS,
-  });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (child.error) throw new Error(`${what}: ${child.error.message}`);
-  if (child.status !== 0) {
-    const tail = `${child.stderr}\n${child.stdout}`.trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${what}: exited with ${child.status ?? child.signal}\n${tail}`);
-  }
-  return { ms, stdout: child.stdout };
-}
-
-function median(samples: readonly number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
+// Timing: bench/support/cold-start.ts (spawn → exit, paired with bare node; the child scripts).
 
 interface Row {
   readonly config?: string;
@@ -166,22 +99,7 @@ async function measure(
   subject: () => Spawned,
   hooks: { before?: () => Promise<void>; check?: (out: Spawned) => Promise<void> } = {},
 ): Promise<Row> {
-  const result: Row = { ...row, subject: [], bare: [] };
-  for (let i = 0; i < PAIRS; i++) {
-    await hooks.before?.();
-    const runSubject = async () => {
-      const out = subject();
-      result.subject.push(out.ms);
-      await hooks.check?.(out);
-    };
-    if (i % 2 === 0) {
-      result.bare.push(bare().ms);
-      await runSubject();
-    } else {
-      await runSubject();
-      result.bare.push(bare().ms);
-    }
-  }
+  const result: Row = { ...row, ...(await timePairs(PAIRS, bare, subject, hooks)) };
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
   console.error(`  ${row.fn} ${row.what}: [${fmt(result.subject)}] ms; bare node: [${fmt(result.bare)}] ms`);
   return result;
@@ -272,12 +190,6 @@ async function callApi(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-function resultOf(out: Spawned): unknown {
-  const line = out.stdout.split('\n').find((l) => l.startsWith('@@result '));
-  if (!line) throw new Error(`the invocation printed no result:\n${out.stdout.slice(-2000)}`);
-  return JSON.parse(line.slice('@@result '.length));
 }
 
 function sqsRecord(world: WorldInfo, body: string, groupId: string) {
@@ -556,21 +468,7 @@ async function benchConfig(name: string, workDir: string): Promise<ConfigResult>
     const module = path.join(dir, fn.module);
     // What Lambda itself sets, then the function's own variables as deployed (tokens stood in for).
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '',
-      LANG: 'en_US.UTF-8',
-      TZ: 'UTC',
-      LAMBDA_TASK_ROOT: dir,
-      AWS_REGION: region,
-      AWS_DEFAULT_REGION: region,
-      AWS_LAMBDA_FUNCTION_NAME: fn.name,
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
-      AWS_LAMBDA_LOG_STREAM_NAME: 'bench',
-      AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
-      AWS_ACCESS_KEY_ID: 'ASIASTANDIN000000001',
-      AWS_SECRET_ACCESS_KEY: 'stand-in',
-      AWS_SESSION_TOKEN: 'stand-in',
+      ...lambdaEnvironment({ name: fn.name, dir, region, memoryMb: fn.memoryMb }),
       ...standInEnvironment(fn.environment),
     };
     lastEnv = env;
