@@ -73,6 +73,8 @@ export class SlackBot extends Construct {
       functionName: 'slack-ingress',
       description: 'cloud-pam Slack ingress (signed slash commands, clicks, modal submissions, events)',
       timeout: INGRESS_TIMEOUT,
+      // Slack waits 3 s and the cold start is the ack's budget (bench/slack-ingress).
+      sourceMaps: false,
     });
     this.readSecret(this.ingress, this.signingSecret, ENV.SLACK_SIGNING_SECRET_ARN);
     // views.open for the loading modal and the deny-reason modal (within the trigger's 3 s).
