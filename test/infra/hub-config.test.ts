@@ -75,7 +75,8 @@ describe('hub config', () => {
       expect(bundles.map((b) => b.name).sort()).toEqual(functionFolders());
       for (const bundle of bundles) {
         expect(existsSync(path.join(bundle.dir, 'index.mjs'))).toBe(true);
-        expect(existsSync(path.join(bundle.dir, 'index.mjs.map'))).toBe(true);
+        // Every bundle maps to its sources but the Slack ingress's (built without, for its cold start).
+        expect(existsSync(path.join(bundle.dir, 'index.mjs.map'))).toBe(bundle.name !== 'slack-ingress');
         expect(JSON.parse(readFileSync(path.join(bundle.dir, 'pam-config.json'), 'utf8'))).toEqual(
           JSON.parse(JSON.stringify(config)),
         );
