@@ -21,6 +21,7 @@ const LinkAnswer = z.object({ code: z.string(), expiresAt: z.string(), instructi
 const Occurrence = z.object({
   teamId: z.string(),
   userId: z.string(),
+  userTeamId: z.string(),
   triggerId: z.string(),
   responseUrl: z.string(),
 });
@@ -162,7 +163,7 @@ async function occurrence(context: SubcommandContext, mode: LocalMode, user: str
 }
 
 function slackUser(user: string, occ: z.infer<typeof Occurrence>) {
-  return { id: occ.userId, username: user, name: user, team_id: occ.teamId };
+  return { id: occ.userId, username: user, name: user, team_id: occ.userTeamId };
 }
 
 function cleanFlag(context: SubcommandContext, flag: string, max: number): string | undefined {

@@ -93,6 +93,7 @@ export async function startLocalSlack(options: {
     log: options.log,
   });
   const users = Object.fromEntries(people.map((p) => [p.name ?? p.id, p.id]));
+  const homeTeam = new Map(people.map((p) => [p.id, p.teamId ?? teamId]));
   const idOf = (body: unknown) => {
     const { user } = userBody.parse(body);
     const id = users[user];
@@ -125,6 +126,8 @@ export async function startLocalSlack(options: {
         return {
           teamId,
           userId,
+          // A Slack Connect user acts in our workspace but belongs to another (`user.team_id`).
+          userTeamId: homeTeam.get(userId) ?? teamId,
           triggerId: standIn.issueTrigger(userId),
           responseUrl: standIn.responseUrlFor({ userId }),
         };

@@ -60,7 +60,13 @@ const slackIngress = buildSlackIngress(
     catalog: makeCatalog(config),
     clock: systemClock,
     ids: ulidGenerator(systemClock),
-    signingSecret: () => secrets.getString(env.SLACK_SIGNING_SECRET_ARN, SECRET_MAX_AGE_SECONDS),
+    signingSecret: () => {
+      // The bot token is read alongside (cached the same 5 minutes): the first request that opens a
+      // modal then waits for one Secrets Manager round trip, not two in a row. Its failure is the
+      // views.open call's to report.
+      secrets.getString(env.SLACK_BOT_TOKEN_ARN, SECRET_MAX_AGE_SECONDS).catch(() => undefined);
+      return secrets.getString(env.SLACK_SIGNING_SECRET_ARN, SECRET_MAX_AGE_SECONDS);
+    },
     openView: makeOpenView({
       apiUrl: env.SLACK_API_URL,
       fetch: nodeHttpPost,

@@ -20,12 +20,23 @@ export class SecretStringProvider extends BaseProvider {
     this.read = read;
   }
 
+  /** Reads in progress, by secret: two callers at once share one Secrets Manager call. */
+  private readonly reading = new Map<string, Promise<string>>();
+
   /**
    * The secret's string, cached for `maxAgeSeconds` (Powertools' default is 5 s). A failed read
    * throws the read's own error (an AwsJsonCallError, named by AWS's error code) rather than
    * Powertools' GetParameterError around it, so the log says what failed.
    */
-  async getString(secretId: string, maxAgeSeconds: number): Promise<string> {
+  getString(secretId: string, maxAgeSeconds: number): Promise<string> {
+    const pending = this.reading.get(secretId);
+    if (pending) return pending;
+    const read = this.readString(secretId, maxAgeSeconds).finally(() => this.reading.delete(secretId));
+    this.reading.set(secretId, read);
+    return read;
+  }
+
+  private async readString(secretId: string, maxAgeSeconds: number): Promise<string> {
     let value: unknown;
     try {
       value = await this.get(secretId, { maxAge: maxAgeSeconds });
