@@ -318,14 +318,28 @@ describe('who may not act', () => {
     expect(ginaClicks.stdout).toMatch(/later: .*guests cannot use cloud-pam/i);
 
     // xavier is a Slack Connect user from another organization (with bob's email: bob approves).
+    // Slack (and so `pam slack click`) names his own workspace as user.team_id: the ingress refuses
+    // him before anything is queued.
     const xavierClicks = await bot.pam('slack', 'click', '--as', 'xavier', 'approve', id);
-    expect(xavierClicks.stdout).toMatch(/later: .*Slack Connect/);
-    // Where Slack names his own workspace, the ingress refuses him before anything is queued.
+    expect(xavierClicks.stdout).toMatch(/HTTP 403.*not allowed/);
     const xavierFromPartner = await bot.post(
       'interactions',
       bot.clickBody(bot.occurrence('xavier', { message }), message, APPROVE, { userTeamId: 'T0PARTNER01' }),
     );
     expect(xavierFromPartner.status).toBe(403);
+    // Where a payload does not say so (user.team_id ours), users.info does: the worker refuses him
+    // through his click's response_url.
+    const xavierAsOurs = await bot.post(
+      'interactions',
+      bot.clickBody(bot.occurrence('xavier', { message }), message, APPROVE),
+    );
+    expect(xavierAsOurs.status).toBe(200);
+    await e2e.settle();
+    const xavierReplies = standIn.responses.filter((r) => r.userId === bot.slack.users.xavier);
+    expect(xavierReplies.at(-1)).toMatchObject({
+      ok: true,
+      body: { text: expect.stringMatching(/Slack Connect/) },
+    });
 
     // A workspace that is not allow-listed: a command, a click (as bob's id) and an event.
     const otherCommand = await bot.post(
