@@ -24,6 +24,7 @@ import type { PamConfig } from '#domain/model.ts';
 import { bundledConfigText } from '#runtime/bundled-config.ts';
 import { ENV } from '#runtime/env-names.ts';
 import { SLACK_SIGNATURE_REFUSED_METRIC, SLACK_USER_REFUSED_METRIC } from '#runtime/metric-names.ts';
+import { fakeSlackBotToken } from '../../support/fake-tokens.ts';
 import {
   ACCOUNTS,
   FakeClock,
@@ -40,7 +41,7 @@ import {
 // The world
 
 const SECRET = 'slack-ingress-test-signing-secret-5f0e';
-const BOT_TOKEN = 'xoxb-0000-slack-ingress-test-token';
+const BOT_TOKEN = fakeSlackBotToken('ingress');
 const SIGNING_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:pam-slack-signing-AbCdEf';
 const TOKEN_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:pam-slack-bot-token-AbCdEf';
 const COMMANDS_QUEUE = 'https://sqs.us-east-1.amazonaws.com/111111111111/pam-commands.fifo';

@@ -3,8 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { makeOpenView } from '#adapters/slack/open-view.ts';
 import { SlackApiError } from '#ports/slack.ts';
+import { fakeSlackBotToken } from '../../support/fake-tokens.ts';
 
-const TOKEN = 'xoxb-open-view-test-token';
+const TOKEN = fakeSlackBotToken('open-view');
 const TRIGGER = '12345.98765.abcdef0123456789';
 const VIEW = { type: 'modal', title: { type: 'plain_text', text: 'Request access' }, blocks: [] };
 

@@ -4,8 +4,10 @@
 // 429 with Retry-After). The adapter's view of the same server: test/unit/slack/web-api.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type SlackStandIn, startSlackStandIn } from '../../../local/slack-stand-in.ts';
+import { fakeSlackBotToken } from '../../support/fake-tokens.ts';
 
-const TOKEN = 'xoxb-local-0000000000-stand-in-secret';
+const TOKEN = fakeSlackBotToken('stand-in');
+const WRONG_TOKEN = fakeSlackBotToken('wrong');
 const TEAM = 'T0EXAMPLE01';
 const CHANNEL = 'C0APPROVALS';
 const START = Date.parse('2026-03-02T09:00:00.000Z');
@@ -122,7 +124,7 @@ describe('the Web API', () => {
 
   it.each([
     ['no token', null, 'not_authed'],
-    ['a wrong token', 'xoxb-wrong', 'invalid_auth'],
+    ['a wrong token', WRONG_TOKEN, 'invalid_auth'],
   ])('refuses %s and changes nothing', async (_name, token, error) => {
     // Act
     const answer = await call('chat.postMessage', { channel: CHANNEL, text: 'x' }, { token });
@@ -502,7 +504,7 @@ describe('recording', () => {
       { channel: CHANNEL, text: 'form', token: TOKEN },
       { form: true, token: null },
     );
-    await call('users.info', { user: 'U0ALICE' }, { token: 'xoxb-wrong' });
+    await call('users.info', { user: 'U0ALICE' }, { token: WRONG_TOKEN });
     const url = slack.responseUrlFor({ userId: 'U0BOB', channelId: CHANNEL });
     await fetch(url, { method: 'POST', body: JSON.stringify({ text: 'ephemeral' }) });
 
@@ -519,7 +521,7 @@ describe('recording', () => {
     expect(lines[2]).toMatch(/users\.info.*U0ALICE.*invalid_auth/);
     const everything = JSON.stringify([slack.calls, slack.responses, lines]);
     expect(everything).not.toContain(TOKEN);
-    expect(everything).not.toContain('xoxb-wrong');
+    expect(everything).not.toContain(WRONG_TOKEN);
     expect(lines.join('\n')).not.toContain(url);
     expect(lines.join('\n')).not.toContain(new URL(url).pathname);
   });

@@ -7,8 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type SlackStandIn, startSlackStandIn } from '../../../local/slack-stand-in.ts';
 import { slackWebApi } from '../../../shared/adapters/slack/web-api.ts';
 import { type SlackApi, SlackApiError } from '../../../shared/ports/slack.ts';
+import { fakeSlackBotToken } from '../../support/fake-tokens.ts';
 
-const TOKEN = 'xoxb-local-0000000000-adapter-secret';
+const TOKEN = fakeSlackBotToken('adapter');
+const REVOKED_TOKEN = fakeSlackBotToken('revoked');
 const TEAM = 'T0EXAMPLE01';
 const CHANNEL = 'C0APPROVALS';
 const START = Date.parse('2026-03-02T09:00:00.000Z');
@@ -338,7 +340,7 @@ describe('rate limits, outages and credentials', () => {
 
   it('reports a bad token as invalid_auth, not retryable, once', async () => {
     // Prepare
-    api = adapter({ token: 'xoxb-revoked-token' });
+    api = adapter({ token: REVOKED_TOKEN });
 
     // Act
     const error = await failure(api.postMessage(CHANNEL, { text: 'x' }));
@@ -357,7 +359,7 @@ describe('rate limits, outages and credentials', () => {
 
     // Act
     const errors = [
-      await failure(adapter({ token: 'xoxb-revoked-token' }).postMessage(CHANNEL, { text: 'x' })),
+      await failure(adapter({ token: REVOKED_TOKEN }).postMessage(CHANNEL, { text: 'x' })),
       await failure(api.respond(lookalike, { text: 'x' })),
       await failure(api.respond('not a url secret-part', { text: 'x' })),
       await failure(api.postMessage(CHANNEL, { text: 'x', blocks: [section('a'.repeat(3001))] })),
@@ -384,7 +386,7 @@ describe('rate limits, outages and credentials', () => {
     ]);
     for (const error of errors) {
       const text = `${String(error)} ${error.stack ?? ''} ${JSON.stringify(error)} ${String(error.cause ?? '')}`;
-      for (const secret of [TOKEN, 'xoxb-revoked-token', url, new URL(url).pathname, 'secret-part'])
+      for (const secret of [TOKEN, REVOKED_TOKEN, url, new URL(url).pathname, 'secret-part'])
         expect(text).not.toContain(secret);
     }
   });
