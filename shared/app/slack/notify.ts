@@ -311,11 +311,7 @@ export function makeSlackWorker(deps: SlackWorkerDeps) {
         return asPerson(
           job,
           async () => {
-            const userId = await deps.actors.identify(job.origin);
-            const [mine, awaiting] = await Promise.all([
-              deps.lists.mine(userId),
-              deps.lists.awaiting(userId),
-            ]);
+            const { mine, awaiting } = await listsOf(job.origin);
             await reply(job.origin, listMessage({ mine, awaiting, now: deps.clock.now() }));
             return { kind: job.kind, outcome: 'done' };
           },
@@ -339,11 +335,7 @@ export function makeSlackWorker(deps: SlackWorkerDeps) {
         return asPerson(
           job,
           async () => {
-            const userId = await deps.actors.identify(job.origin);
-            const [mine, awaiting] = await Promise.all([
-              deps.lists.mine(userId),
-              deps.lists.awaiting(userId),
-            ]);
+            const { mine, awaiting } = await listsOf(job.origin);
             await deps.slack.publishHome(
               job.origin.userId,
               homeView({ mine, awaiting, now: deps.clock.now() }),
@@ -353,6 +345,13 @@ export function makeSlackWorker(deps: SlackWorkerDeps) {
           (message) => deps.slack.publishHome(job.origin.userId, homeNoticeView(message)),
         );
     }
+  }
+
+  /** What `/pam list` and the App Home show: the Slack user's requests and what awaits their decision. */
+  async function listsOf(origin: SlackOrigin) {
+    const userId = await deps.actors.identify(origin);
+    const [mine, awaiting] = await Promise.all([deps.lists.mine(userId), deps.lists.awaiting(userId)]);
+    return { mine, awaiting };
   }
 
   return { handle };
