@@ -14,7 +14,7 @@ import { parseDurationFlag } from './duration.ts';
 import { CliError, oneLine, UsageError } from './errors.ts';
 import { ApiClient } from './http-client.ts';
 import type { LocalFile } from './local-file.ts';
-import type { Subcommand, SubcommandContext } from './subcommands.ts';
+import { type Subcommand, type SubcommandContext, textFlag } from './subcommands.ts';
 
 const REQUEST_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const LinkAnswer = z.object({ code: z.string(), expiresAt: z.string(), instructions: z.string() });
@@ -166,15 +166,6 @@ function slackUser(user: string, occ: z.infer<typeof Occurrence>) {
   return { id: occ.userId, username: user, name: user, team_id: occ.userTeamId };
 }
 
-function cleanFlag(context: SubcommandContext, flag: string, max: number): string | undefined {
-  const value = context.values[flag];
-  if (typeof value !== 'string') return undefined;
-  const problem = textProblem(value);
-  if (problem !== undefined) throw new UsageError(`--${flag}: ${problem}`);
-  if (value.length > max) throw new UsageError(`--${flag}: expected at most ${max} characters`);
-  return value;
-}
-
 export const SLACK_SUBCOMMANDS: readonly Subcommand[] = [
   {
     words: ['slack', 'link'],
@@ -236,7 +227,7 @@ export const SLACK_SUBCOMMANDS: readonly Subcommand[] = [
       if (button !== 'approve' && button !== 'deny') throw new UsageError('expected approve or deny');
       const requestId = (context.args[1] ?? '').toUpperCase();
       if (!REQUEST_ID.test(requestId)) throw new UsageError('expected a request id (26-character ULID)');
-      const reason = cleanFlag(context, 'reason', 1000);
+      const reason = textFlag(context.values, 'reason', 1000);
       if (button === 'deny' && !reason) throw new UsageError('deny needs --reason (Slack asks for one)');
       const message = ApprovalMessage.parse(
         await localRoutes(mode, context).call('POST', '/local/slack/message', { body: { requestId } }),
@@ -298,9 +289,9 @@ export const SLACK_SUBCOMMANDS: readonly Subcommand[] = [
     positionals: [],
     run: async (context) => {
       const { mode, slack, user } = localSlack(context);
-      const target = cleanFlag(context, 'target', 200);
+      const target = textFlag(context.values, 'target', 200);
       if (!target) throw new UsageError('--target <entitlement>:<account> is required');
-      const durationText = cleanFlag(context, 'duration', 40);
+      const durationText = textFlag(context.values, 'duration', 40);
       if (!durationText) throw new UsageError('--duration is required (e.g. 1h)');
       const duration = parseDurationFlag(durationText);
       if (!duration.ok) throw new UsageError(`--duration: ${duration.reason}`);
@@ -309,8 +300,8 @@ export const SLACK_SUBCOMMANDS: readonly Subcommand[] = [
       );
       if (view.callback_id !== SLACK_CALLBACK.requestModal)
         throw new CliError('the open modal is not the request modal: type `/pam request` first', 1);
-      const reason = cleanFlag(context, 'reason', 1000);
-      const ticket = cleanFlag(context, 'ticket', 200);
+      const reason = textFlag(context.values, 'reason', 1000);
+      const ticket = textFlag(context.values, 'ticket', 200);
       const select = (value: string) => ({
         type: 'static_select',
         selected_option: { text: { type: 'plain_text', text: value }, value },

@@ -105,7 +105,7 @@ function accountOf(flag: string, text: string): string {
  * Unicode, no control character but newline and tab; a \r from a CRLF file is refused, not trimmed
  * away), then trimmed and 1–max characters. The error never repeats the text.
  */
-function textFlag(values: Values, flag: string, max: number): string | undefined {
+export function textFlag(values: Values, flag: string, max: number): string | undefined {
   const value = str(values, flag);
   if (value === undefined) return undefined;
   const problem = textProblem(value);
