@@ -55,8 +55,8 @@ import {
   unavailableReply,
   workspaceRefusedReply,
 } from './ingress-views.ts';
+import { slackJobKey } from './job-keys.ts';
 import type { SlackJob, SlackOrigin } from './jobs.ts';
-import { slackJobKey } from './jobs.ts';
 
 export const SLACK_PATHS = ['/slack/commands', '/slack/interactions', '/slack/events'] as const;
 export type SlackPath = (typeof SLACK_PATHS)[number];

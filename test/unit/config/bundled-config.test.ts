@@ -1,10 +1,15 @@
 // The config as the functions load it at cold start (shared/runtime/bundled-config.ts): what synth
 // validated must arrive whole — the open-request cap included — and a bundle whose cap is malformed
 // must stop the cold start rather than run without one.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#config/load.ts';
 import { canonicalJson, sha256Hex } from '#domain/canonical-json.ts';
 import { bundledConfigText, parseBundledConfig } from '#runtime/bundled-config.ts';
+import { loadHashCheckedConfig } from '#runtime/bundled-config-text.ts';
 import { yamlWith } from './config-fixture.ts';
 
 /** The bundle synth writes: the validated config as JSON. */
@@ -76,6 +81,38 @@ describe('the bundled config', () => {
 
     it('still reads a consistent file that is not canonical (pretty-printed by hand)', () => {
       expect(parseBundledConfig(JSON.stringify(config, null, 2))).toEqual(config);
+    });
+  });
+
+  describe('loadHashCheckedConfig (the Slack ingress: integrity without the shape check)', () => {
+    const config = parseConfig(yamlWith(() => {}));
+    const dir = mkdtempSync(join(tmpdir(), 'pam-bundled-config-'));
+    const load = (text: string) => {
+      const file = join(dir, 'pam-config.json');
+      writeFileSync(file, text);
+      return loadHashCheckedConfig(file);
+    };
+
+    it('reads back exactly the config synth validated, from the text synth writes', () => {
+      expect(load(bundledConfigText(config))).toEqual(config);
+      expect(load(`${bundledConfigText(config)}\n`)).toEqual(config);
+    });
+
+    it.each<[string, (text: string) => string]>([
+      ['one character changed', (t) => t.replace('"admins":[', '"admins":["intruders",')],
+      [
+        'pretty-printed (consistent, but not the text synth wrote)',
+        (t) => JSON.stringify(JSON.parse(t), null, 2),
+      ],
+      ['no hash member', (t) => t.replace(`,"configHash":"${config.configHash}"`, '')],
+      ['a second hash member', (t) => t.replace('{', `{"configHash":"${config.configHash}",`)],
+      ['not JSON', () => 'admins: []'],
+    ])('refuses the file with %s', (_what, edit) => {
+      const text = edit(bundledConfigText(config));
+      expect(text).not.toBe(bundledConfigText(config));
+      expect(() => load(text)).toThrow(
+        'bundled config: not the canonical text synth wrote, or configHash does not match it',
+      );
     });
   });
 });
