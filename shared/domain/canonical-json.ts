@@ -4,8 +4,10 @@
 // Strings (values and object keys) with a lone surrogate are refused too: RFC 8785 §3.2.2.2 and
 // I-JSON (RFC 7493) forbid them. cloud-pam also refuses the control characters that text.ts
 // refuses, so that what is stored is exactly what was hashed.
-import { createHash } from 'node:crypto';
 import { textProblem } from './text.ts';
+
+// process.getBuiltinModule, not `import`: see #adapters/http/node-http-post.ts.
+const { createHash } = process.getBuiltinModule('node:crypto');
 
 /** A string as JSON.stringify writes it, once text.ts finds nothing wrong with it. */
 function canonicalString(text: string, what: 'a string' | 'an object key'): string {

@@ -22,10 +22,12 @@
 // test/infra/least-privilege.test.ts derives the ingress role's actions from the `X-Amz-Target`
 // literals below: each operation names its target once, in its own function, so a bundle that does
 // not call it does not keep it.
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { type HttpAnswer, type HttpPost, nodeHttpPost } from '#adapters/http/node-http-post.ts';
 import * as z from '#domain/zod.ts';
+
+// process.getBuiltinModule, not `import`: see #adapters/http/node-http-post.ts.
+const { createHash, createHmac } = process.getBuiltinModule('node:crypto');
 
 /** What one call may take in all, retries included: the acknowledgement has 3 s for everything. */
 export const AWS_CALL_BUDGET_MS = 1500;
@@ -215,7 +217,7 @@ async function call(
   const env = options.env ?? process.env;
   const post = options.post ?? nodeHttpPost;
   const sleep = options.sleep ?? defaultSleep;
-  const nowMs = options.nowMs ?? (() => performance.now());
+  const nowMs = options.nowMs ?? (() => Number(process.hrtime.bigint()) / 1e6);
   const random = options.random ?? Math.random;
   const budgetMs = options.budgetMs ?? AWS_CALL_BUDGET_MS;
   const operation = operationOf(service, target);

@@ -4,7 +4,8 @@
 // arrived (a re-encoded body would not verify); the `pam slack` CLI and the tests sign with the same
 // function, so what is signed and what is checked cannot drift. node:crypto only: no SDK, no clock
 // (the caller passes the time, so the local runtime's clock and the tests' are the ones that count).
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// process.getBuiltinModule, not `import`: see #adapters/http/node-http-post.ts.
+const { createHmac, timingSafeEqual } = process.getBuiltinModule('node:crypto');
 
 /** How far a request's timestamp may be from now, either way, before it is a replay (Slack's 5 minutes). */
 export const SLACK_SIGNATURE_MAX_SKEW_SECONDS = 300;
