@@ -3,19 +3,19 @@
 // it, so the signature is checked over exactly what Slack sent — and handed to the ingress use case
 // (shared/app/slack/ingress.ts). Its reports become log lines and the alarmed metrics. Ports in, no
 // environment, no AWS clients.
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { makeSlackIngress, type SlackIngressDeps } from '#app/slack/ingress.ts';
 import { SlackApiError } from '#ports/slack.ts';
 import { internalErrorSummary } from '#runtime/http.ts';
+import type { LeanLogger, LeanMetrics } from '#runtime/lean-telemetry.ts';
 import { SLACK_SIGNATURE_REFUSED_METRIC, SLACK_USER_REFUSED_METRIC } from '#runtime/metric-names.ts';
 
 export type SlackIngressWiring = Omit<SlackIngressDeps, 'diagnostics'>;
 
+/** Where the ingress reports: #runtime/lean-telemetry.ts, written as Powertools writes. */
 export interface SlackIngressTelemetry {
-  readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
-  readonly metrics: Pick<Metrics, 'addMetric'>;
+  readonly logger: Pick<LeanLogger, 'info' | 'warn' | 'error'>;
+  readonly metrics: Pick<LeanMetrics, 'addMetric'>;
 }
 
 /** The error's name (and Slack's code for a Slack call): an error's message may carry input. */
@@ -37,11 +37,11 @@ export function buildSlackIngress(deps: SlackIngressWiring, { logger, metrics }:
     diagnostics: {
       signatureRefused({ path, reason }) {
         logger.warn('Slack request refused: signature', { path, reason });
-        metrics.addMetric(SLACK_SIGNATURE_REFUSED_METRIC, MetricUnit.Count, 1);
+        metrics.addMetric(SLACK_SIGNATURE_REFUSED_METRIC, 'Count', 1);
       },
       workspaceRefused(detail) {
         logger.warn('Slack request refused: workspace not allow-listed', { ...detail });
-        metrics.addMetric(SLACK_USER_REFUSED_METRIC, MetricUnit.Count, 1);
+        metrics.addMetric(SLACK_USER_REFUSED_METRIC, 'Count', 1);
       },
       malformed({ path, message }) {
         logger.warn('Slack request refused: malformed', { path, message });

@@ -1,28 +1,29 @@
 // `POST /slack/commands|interactions|events` behind API Gateway (REST, no auth: Slack signs each
 // request, and the ingress checks the signature before it reads anything). What a request does is
-// wired in ./build.ts; here: the environment, the adapters and the middy chain. To stay within
+// wired in ./build.ts; here: the environment, the adapters and the telemetry. To stay within
 // Slack's 3 s on a cold start it loads only what the acknowledgement needs: the bundled config,
 // SQS (both FIFO queues), Secrets Manager (signing secret, bot token; cached) and views.open — no
 // AWS SDK (the two AWS calls are signed HTTP POSTs: #adapters/aws/aws-json-call.ts), no global
 // `fetch` (undici's first load alone is more than a bare Node.js start: #adapters/http/node-http-post.ts),
-// no DynamoDB, no Identity Store, no @slack/web-api. bench/slack-ingress times it.
-import { isAbsolute, join } from 'node:path';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+// no DynamoDB, no Identity Store, no @slack/web-api, and no middy or Powertools Logger and Metrics:
+// its log lines and EMF metrics are Powertools' format written by #runtime/lean-telemetry.ts, the
+// one function that does so. bench/slack-ingress times it.
 import { getSecretValue, sendMessage } from '#adapters/aws/aws-json-call.ts';
 import { SecretStringProvider } from '#adapters/aws/secret-string-provider.ts';
 import { nodeHttpPost } from '#adapters/http/node-http-post.ts';
 import { makeOpenView } from '#adapters/slack/open-view.ts';
 import { systemClock, ulidGenerator } from '#adapters/system.ts';
 import { makeCatalog } from '#app/catalog.ts';
-import { slackJobGroup } from '#app/slack/jobs.ts';
+import { slackJobGroup } from '#app/slack/job-keys.ts';
 import * as z from '#domain/zod.ts';
-import { loadBundledConfig } from '#runtime/bundled-config.ts';
+import { loadHashCheckedConfig } from '#runtime/bundled-config-text.ts';
 import { nonEmpty, readEnv } from '#runtime/env.ts';
 import { ENV } from '#runtime/env-names.ts';
-import { logger, metrics } from '#runtime/powertools.ts';
-import { publishMetrics } from '#runtime/publish-metrics.ts';
+import { LeanLogger, LeanMetrics, withLeanTelemetry } from '#runtime/lean-telemetry.ts';
 import { buildSlackIngress } from './build.ts';
+
+// Node's modules by process.getBuiltinModule, not `import`: see #adapters/http/node-http-post.ts.
+const { isAbsolute, join } = process.getBuiltinModule('node:path');
 
 /**
  * How long a secret is reused: a rotated signing secret or token is picked up within 5 minutes,
@@ -41,7 +42,8 @@ const env = readEnv({
 const configFile = isAbsolute(env.PAM_CONFIG_FILE)
   ? env.PAM_CONFIG_FILE
   : join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), env.PAM_CONFIG_FILE);
-const config = loadBundledConfig(configFile);
+// Integrity only, no shape check: see loadHashCheckedConfig (the commands worker checks both).
+const config = loadHashCheckedConfig(configFile);
 const secrets = new SecretStringProvider((secretId) => getSecretValue({ SecretId: secretId }));
 
 /** One FIFO send: the group orders, the deduplication id (Slack's occurrence) drops a resend. */
@@ -53,6 +55,8 @@ async function sendFifo(queueUrl: string, group: string, dedupId: string, body: 
     MessageBody: JSON.stringify(body),
   });
 }
+
+const telemetry = { logger: new LeanLogger(), metrics: new LeanMetrics() };
 
 const slackIngress = buildSlackIngress(
   {
@@ -75,9 +79,7 @@ const slackIngress = buildSlackIngress(
     sendCommand: (command, dedupId) => sendFifo(env.COMMANDS_QUEUE_URL, command.requestId, dedupId, command),
     sendJob: (job, dedupId) => sendFifo(env.SLACK_QUEUE_URL, slackJobGroup(job), dedupId, job),
   },
-  { logger, metrics },
+  telemetry,
 );
 
-export const handler = middy(slackIngress)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(publishMetrics(metrics));
+export const handler = withLeanTelemetry(telemetry, slackIngress);
