@@ -5,8 +5,8 @@
 // two thirds of its bundle and most of its cold start (bench/slack-ingress, bench/README.md). Every
 // other function keeps the SDK.
 //
-// Signed with @smithy/signature-v4 (the SDK's own signer) over node:crypto's SHA-256 and HMAC: no
-// hash code to bundle (@aws-crypto/sha256-js measured +5 KB). Sent with #adapters/http/node-http-post.ts
+// Signed by ./sigv4.ts (SigV4 over node:crypto, held to AWS's test suite and to the SDK's own signer;
+// @smithy/signature-v4 with its helpers measured 14 KB and ~2 ms of a cold start). Sent with #adapters/http/node-http-post.ts
 // rather than the global `fetch`, whose first use loads undici (~40 ms: more than this whole client).
 // Credentials are the Lambda execution role's, which Lambda puts in the environment
 // (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: the SDK chain's first link), read at
@@ -22,12 +22,9 @@
 // test/infra/least-privilege.test.ts derives the ingress role's actions from the `X-Amz-Target`
 // literals below: each operation names its target once, in its own function, so a bundle that does
 // not call it does not keep it.
-import { SignatureV4 } from '@smithy/signature-v4';
 import { type HttpAnswer, type HttpPost, nodeHttpPost } from '#adapters/http/node-http-post.ts';
 import * as z from '#domain/zod.ts';
-
-// process.getBuiltinModule, not `import`: see #adapters/http/node-http-post.ts.
-const { createHash, createHmac } = process.getBuiltinModule('node:crypto');
+import { type AwsCredentials, signV4 } from './sigv4.ts';
 
 /** What one call may take in all, retries included: the acknowledgement has 3 s for everything. */
 export const AWS_CALL_BUDGET_MS = 1500;
@@ -127,39 +124,6 @@ const SECRETS_MANAGER: Service = {
   contentType: 'application/x-amz-json-1.1',
 };
 
-/** SignatureV4's hash: node:crypto's SHA-256, or its HMAC when given a key. */
-class NodeSha256 {
-  private hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  private readonly secret: Uint8Array | string | undefined;
-
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.secret = secret === undefined ? undefined : bytes(secret);
-    this.hash = this.fresh();
-  }
-
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(bytes(data));
-  }
-
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-
-  reset(): void {
-    this.hash = this.fresh();
-  }
-
-  private fresh() {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
-
-function bytes(data: string | ArrayBuffer | ArrayBufferView): Uint8Array | string {
-  if (typeof data === 'string') return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
-}
-
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** `AmazonSQS.SendMessage` → `sqs:SendMessage`: how the role names it, for errors and logs. */
@@ -228,35 +192,24 @@ async function call(
   const region = env.AWS_REGION;
   if (!accessKeyId || !secretAccessKey || !region)
     throw new AwsJsonCallError(operation, 'MissingCredentials', undefined, false);
-  const signer = new SignatureV4({
-    credentials: {
-      accessKeyId,
-      secretAccessKey,
-      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-    },
-    region,
-    service: service.signingName,
-    sha256: NodeSha256,
-  });
+  const credentials: AwsCredentials = {
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+  };
   const url = endpointOf(service, env, region);
   const body = JSON.stringify(input);
 
   for (let attempt = 1; ; attempt++) {
     // Signed per attempt: X-Amz-Date moves with the retry.
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: url.pathname,
-      query: {},
-      headers: { host: url.host, 'content-type': service.contentType, 'x-amz-target': target },
-      body,
-    });
+    const signed = signV4(
+      { method: 'POST', url, headers: { 'content-type': service.contentType, 'x-amz-target': target }, body },
+      { service: service.signingName, region, credentials, date: new Date() },
+    );
     let failure: AwsJsonCallError;
     try {
       // The transport sets Host from the URL: the same value as the one signed.
-      const { host: _host, ...headers } = signed.headers;
+      const { host: _host, ...headers } = signed;
       const remaining = Math.max(1, Math.floor(budgetMs - (nowMs() - started)));
       const response = await post(url, {
         method: 'POST',
