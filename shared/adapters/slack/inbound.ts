@@ -29,6 +29,15 @@ const refuse = (message: string): { readonly ok: false; readonly message: string
 });
 
 // Slack's identifiers, as the Slack queue contract (shared/app/slack/jobs.ts) has them.
+/** `build()` on the first call, its result after. */
+function once<T>(build: () => T): () => T {
+  let built: { readonly value: T } | undefined;
+  return () => {
+    built ??= { value: build() };
+    return built.value;
+  };
+}
+
 const TEAM_ID = /^T[A-Z0-9]{2,30}$/;
 const ENTERPRISE_ID = /^E[A-Z0-9]{2,30}$/;
 const USER_ID = /^[UW][A-Z0-9]{2,30}$/;
@@ -182,67 +191,76 @@ export function parseSlashCommand(rawBody: Uint8Array): Parsed<SlashCommand | Ss
 // ---------------------------------------------------------------------------------------------
 // Interactions (`payload=<JSON>`)
 
-const user = z.object({ id: userId, team_id: z.nullish(teamId) });
-const team = z.nullish(z.object({ id: teamId, enterprise_id: enterpriseId }));
-const enterprise = z.nullish(
-  z.object({ id: z.string().check(z.regex(ENTERPRISE_ID, 'expected a Slack enterprise id')) }),
-);
+/**
+ * The interaction payloads' schemas, built on the first interaction rather than at cold start: a
+ * cold start that answers `/pam` (bench/slack-ingress) never needs them, and zod's schemas cost to
+ * build (~1 ms here).
+ */
+const interactionSchemas = once(() => {
+  const user = z.object({ id: userId, team_id: z.nullish(teamId) });
+  const team = z.nullish(z.object({ id: teamId, enterprise_id: enterpriseId }));
+  const enterprise = z.nullish(
+    z.object({ id: z.string().check(z.regex(ENTERPRISE_ID, 'expected a Slack enterprise id')) }),
+  );
 
-const blockActionsPayload = z.object({
-  type: z.literal('block_actions'),
-  user,
-  team,
-  enterprise,
-  trigger_id: triggerId,
-  response_url: z.nullish(responseUrl),
-  actions: z
-    .array(
+  const blockActionsPayload = z.object({
+    type: z.literal('block_actions'),
+    user,
+    team,
+    enterprise,
+    trigger_id: triggerId,
+    response_url: z.nullish(responseUrl),
+    actions: z
+      .array(
+        z.object({
+          action_id: text(255),
+          block_id: z.nullish(text(255)),
+          value: z.nullish(text(2000)),
+          type: z.nullish(text(64)),
+        }),
+      )
+      .check(z.maxLength(25)),
+    container: z.nullish(
       z.object({
-        action_id: text(255),
-        block_id: z.nullish(text(255)),
-        value: z.nullish(text(2000)),
-        type: z.nullish(text(64)),
+        type: text(32),
+        channel_id: z.nullish(text(32)),
+        message_ts: z.nullish(text(32)),
+        view_id: z.nullish(text(32)),
       }),
-    )
-    .check(z.maxLength(25)),
-  container: z.nullish(
-    z.object({
-      type: text(32),
-      channel_id: z.nullish(text(32)),
-      message_ts: z.nullish(text(32)),
-      view_id: z.nullish(text(32)),
+    ),
+    message: z.nullish(z.object({ ts: z.nullish(text(32)) })),
+  });
+
+  /** One input's state in a submitted view: a text input's `value`, or a select's `selected_option`. */
+  const inputState = z.object({
+    type: text(64),
+    value: z.nullish(inputText(3000)),
+    selected_option: z.nullish(z.object({ value: inputText(2000) })),
+  });
+
+  const viewSubmissionPayload = z.object({
+    type: z.literal('view_submission'),
+    user,
+    team,
+    enterprise,
+    trigger_id: triggerId,
+    view: z.object({
+      id: z.string().check(z.regex(/^V[A-Z0-9]{2,30}$/, 'expected a Slack view id')),
+      callback_id: z.nullish(text(255)),
+      private_metadata: z.nullish(text(3000)),
+      state: z.object({
+        // A modal holds at most 100 blocks; each input block one element.
+        values: z
+          .record(text(255), z.record(text(255), inputState))
+          .check(z.refine((blocks) => Object.keys(blocks).length <= 100, 'more than 100 blocks')),
+      }),
     }),
-  ),
-  message: z.nullish(z.object({ ts: z.nullish(text(32)) })),
-});
+  });
 
-/** One input's state in a submitted view: a text input's `value`, or a select's `selected_option`. */
-const inputState = z.object({
-  type: text(64),
-  value: z.nullish(inputText(3000)),
-  selected_option: z.nullish(z.object({ value: inputText(2000) })),
-});
+  const interactionType = z.object({ type: z.string().check(z.regex(/^[a-z_]{1,64}$/, 'expected a type')) });
 
-const viewSubmissionPayload = z.object({
-  type: z.literal('view_submission'),
-  user,
-  team,
-  enterprise,
-  trigger_id: triggerId,
-  view: z.object({
-    id: z.string().check(z.regex(/^V[A-Z0-9]{2,30}$/, 'expected a Slack view id')),
-    callback_id: z.nullish(text(255)),
-    private_metadata: z.nullish(text(3000)),
-    state: z.object({
-      // A modal holds at most 100 blocks; each input block one element.
-      values: z
-        .record(text(255), z.record(text(255), inputState))
-        .check(z.refine((blocks) => Object.keys(blocks).length <= 100, 'more than 100 blocks')),
-    }),
-  }),
+  return { user, team, enterprise, blockActionsPayload, viewSubmissionPayload, interactionType };
 });
-
-const interactionType = z.object({ type: z.string().check(z.regex(/^[a-z_]{1,64}$/, 'expected a type')) });
 
 /** Who acted, as every interaction names them. */
 export interface SlackActor {
@@ -293,10 +311,12 @@ export interface OtherInteraction {
 
 export type Interaction = BlockActions | ViewSubmission | OtherInteraction;
 
+type InteractionSchemas = ReturnType<typeof interactionSchemas>;
+
 function actorOf(payload: {
-  readonly user: z.output<typeof user>;
-  readonly team?: z.output<typeof team>;
-  readonly enterprise?: z.output<typeof enterprise>;
+  readonly user: z.output<InteractionSchemas['user']>;
+  readonly team?: z.output<InteractionSchemas['team']>;
+  readonly enterprise?: z.output<InteractionSchemas['enterprise']>;
 }): Parsed<SlackActor> {
   const teamId = payload.team?.id ?? payload.user.team_id ?? undefined;
   if (teamId === undefined) return refuse('payload.team: missing (and no user.team_id)');
@@ -334,6 +354,7 @@ export function parseInteraction(rawBody: Uint8Array): Parsed<Interaction> {
   } catch {
     return refuse('payload: not JSON');
   }
+  const { interactionType, blockActionsPayload, viewSubmissionPayload } = interactionSchemas();
   const kind = schemaResult(interactionType, raw, 'payload');
   if (!kind.ok) return kind;
 
@@ -395,24 +416,30 @@ export function parseInteraction(rawBody: Uint8Array): Parsed<Interaction> {
 // ---------------------------------------------------------------------------------------------
 // Events API (JSON)
 
-const urlVerification = z.object({
-  type: z.literal('url_verification'),
-  // Echoed back verbatim: printable ASCII only (Slack's challenges are ~50 letters and digits).
-  challenge: z.string().check(z.regex(/^[\x21-\x7e]{1,256}$/, 'expected a challenge string')),
-});
+/** The Events API's schemas, built on the first event (see interactionSchemas). */
+const eventSchemas = once(() => {
+  const urlVerification = z.object({
+    type: z.literal('url_verification'),
+    // Echoed back verbatim: printable ASCII only (Slack's challenges are ~50 letters and digits).
+    challenge: z.string().check(z.regex(/^[\x21-\x7e]{1,256}$/, 'expected a challenge string')),
+  });
 
-const eventCallback = z.object({
-  type: z.literal('event_callback'),
-  team_id: teamId,
-  enterprise_id: enterpriseId,
-  event_id: eventId,
-  event: z.object({ type: z.string().check(z.regex(/^[a-z_.]{1,64}$/, 'expected an event type')) }),
-});
+  const eventCallback = z.object({
+    type: z.literal('event_callback'),
+    team_id: teamId,
+    enterprise_id: enterpriseId,
+    event_id: eventId,
+    event: z.object({ type: z.string().check(z.regex(/^[a-z_.]{1,64}$/, 'expected an event type')) }),
+  });
 
-const appHomeOpened = z.object({
-  type: z.literal('app_home_opened'),
-  user: userId,
-  tab: z.nullish(text(32)),
+  const appHomeOpened = z.object({
+    type: z.literal('app_home_opened'),
+    user: userId,
+    tab: z.nullish(text(32)),
+  });
+  const eventType = z.object({ type: z.string().check(z.regex(/^[a-z_]{1,64}$/, 'expected a type')) });
+
+  return { urlVerification, eventCallback, appHomeOpened, eventType };
 });
 
 export interface UrlVerification {
@@ -451,7 +478,8 @@ export function parseEvent(rawBody: Uint8Array): Parsed<SlackEvent> {
   } catch {
     return refuse('event: not JSON');
   }
-  const kind = schemaResult(interactionType, raw, 'event');
+  const { urlVerification, eventCallback, appHomeOpened, eventType } = eventSchemas();
+  const kind = schemaResult(eventType, raw, 'event');
   if (!kind.ok) return kind;
 
   if (kind.value.type === 'url_verification') {
