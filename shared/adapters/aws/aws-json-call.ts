@@ -99,7 +99,7 @@ export interface AwsJsonCallOptions {
   /** Default AWS_CALL_BUDGET_MS. */
   readonly budgetMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Milliseconds, for the budget (default performance.now). */
+  /** Milliseconds, for the budget (default process.hrtime: `performance` loads perf_hooks on first use). */
   readonly nowMs?: () => number;
   /** [0, 1), for the backoff's jitter (default Math.random). */
   readonly random?: () => number;

@@ -41,7 +41,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export function makeOpenView(options: OpenViewOptions) {
   const fetchFn = options.fetch ?? fetch;
   const budgetMs = options.budgetMs ?? OPEN_VIEW_BUDGET_MS;
-  const nowMs = options.nowMs ?? (() => performance.now());
+  // process.hrtime, not performance.now: the global `performance` loads perf_hooks on first use.
+  const nowMs = options.nowMs ?? (() => Number(process.hrtime.bigint()) / 1e6);
   const sleep = options.sleep ?? defaultSleep;
   const url = `${options.apiUrl}${METHOD}`;
 
