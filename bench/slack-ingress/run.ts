@@ -15,7 +15,8 @@
 //      first signed `/pam request` (views.open, a SendMessage, the two secrets read) — once against
 //      moto, once with AWS answered at once by the world's instant responder (the function's own
 //      cost, without moto's latency) — then the import plus the first Approve click. The process
-//      makes the real calls; each answer is checked.
+//      makes the real calls; each answer is checked. moto's own answer time for the two calls is
+//      measured from a warm client in the world, so the two rows can be read against each other.
 //   4. Warm (./warm.ts, one process): after one request of each kind, N rounds of `/pam request`, an
 //      Approve click and a submitted request modal through the exported handler; p50/p99 per kind —
 //      once against moto (whose FIFO sends slow down as its queues fill: most of those figures are
@@ -315,6 +316,12 @@ try {
     await timePairs(PAIRS, bare(env), invoke(env), { before: next('bob', approveClickEvent), check: queued }),
   );
 
+  // What moto itself adds to the moto rows: its answers, timed from a warm client in the world.
+  const motoLatency = (await (await fetch(`${world.controlUrl}/moto-latency`)).json()) as {
+    getSecretValue: number;
+    sendMessage: number;
+  };
+
   console.error(`warm: ${REQUESTS} rounds of three requests in one process, against moto …`);
   const onMoto = await warm(env, moduleUrl, fn.export, world, secretFile);
   console.error(`warm: ${REQUESTS} rounds of three requests in one process, AWS answered at once …`);
@@ -344,6 +351,7 @@ try {
       '',
       `- bundle \`index.mjs\`: ${bundleBytes} bytes (${(bundleBytes / 1024).toFixed(0)} KB); moto (one request at a time) for Secrets Manager and SQS, the Slack stand-in for views.open`,
       `- messages queued and found in moto: commands ${queues.commands}, Slack work ${queues.slack}`,
+      `- moto's own answers (a warm client in the world, median of 21): GetSecretValue ${motoLatency.getSecretValue.toFixed(1)} ms, FIFO SendMessage ${motoLatency.sendMessage.toFixed(1)} ms — the first \`/pam request\` waits for three in a row (moto serves one request at a time): ~${(2 * motoLatency.getSecretValue + motoLatency.sendMessage).toFixed(0)} ms of its moto row that the instant responder's row does not have`,
       '',
       coldTable(rows),
       '',

@@ -6,7 +6,9 @@
 // - the Slack stand-in (local/slack-stand-in.ts) for views.open: it issues the trigger_ids, accepts
 //   each once within 3 s, and checks the modal as Slack would;
 // - a control route, `POST /occurrence {user}`, that issues a trigger_id and response_url, as Slack
-//   puts in each payload, and `GET /queues`, the number of messages on each queue;
+//   puts in each payload, `GET /queues`, the number of messages on each queue, and `GET /moto-latency`,
+//   how long moto itself takes to answer the ingress's two calls (sent as the ingress sends them, by
+//   #adapters/aws/aws-json-call.ts, from this warm process: a queue of its own, a median of 21 each);
 // - an instant AWS responder: GetSecretValue and SendMessage answered at once with fixed answers (the
 //   same secrets; nothing kept, nothing checked — not an emulation), so that one figure can show the
 //   function's own cost without moto's Python in it.
@@ -17,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { getSecretValue, sendMessage } from '#adapters/aws/aws-json-call.ts';
 import { ENV } from '#runtime/env-names.ts';
 import { startSlackStandIn } from '../../local/slack-stand-in.ts';
 import { MOTO_REGION, motoClient, motoEndpoint, testAccountId } from '../../test/support/moto.ts';
@@ -48,6 +51,7 @@ const queueUrl = async (name: string) =>
   '';
 const commandsQueue = await queueUrl('bench-commands.fifo');
 const slackQueue = await queueUrl('bench-slack-work.fifo');
+const latencyQueue = await queueUrl('bench-moto-latency.fifo');
 const secretArn = async (name: string, value: string) =>
   (await secrets.send(new CreateSecretCommand({ Name: name, SecretString: value }))).ARN ?? '';
 const signingSecret = randomBytes(32).toString('hex');
@@ -96,6 +100,10 @@ const control = createServer((request, response) => {
         );
         return;
       }
+      if (request.method === 'GET' && request.url === '/moto-latency') {
+        response.end(JSON.stringify(await motoLatency()));
+        return;
+      }
       response.writeHead(404).end();
     } catch (error) {
       response.writeHead(500).end((error as Error).message);
@@ -103,6 +111,40 @@ const control = createServer((request, response) => {
   });
 });
 await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+
+/** moto's own answer time for GetSecretValue and a FIFO SendMessage, median of 21 warm calls each (ms). */
+async function motoLatency(): Promise<{ getSecretValue: number; sendMessage: number }> {
+  const env = {
+    AWS_ACCESS_KEY_ID: AccessKey?.AccessKeyId ?? '',
+    AWS_SECRET_ACCESS_KEY: AccessKey?.SecretAccessKey ?? '',
+    AWS_REGION: MOTO_REGION,
+    AWS_ENDPOINT_URL: motoEndpoint(),
+  };
+  const median = async (call: (i: number) => Promise<unknown>) => {
+    await call(-1);
+    const samples: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const started = process.hrtime.bigint();
+      await call(i);
+      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return samples.sort((a, b) => a - b)[10] as number;
+  };
+  return {
+    getSecretValue: await median(() => getSecretValue({ SecretId: signingSecretArn }, { env })),
+    sendMessage: await median((i) =>
+      sendMessage(
+        {
+          QueueUrl: latencyQueue,
+          MessageBody: '{}',
+          MessageGroupId: 'latency',
+          MessageDeduplicationId: `latency-${i}-${randomUUID()}`,
+        },
+        { env },
+      ),
+    ),
+  };
+}
 
 const secretValues = new Map([
   [signingSecretArn, signingSecret],
