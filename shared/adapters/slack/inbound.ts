@@ -28,7 +28,6 @@ const refuse = (message: string): { readonly ok: false; readonly message: string
   message,
 });
 
-// Slack's identifiers, as the Slack queue contract (shared/app/slack/jobs.ts) has them.
 /** `build()` on the first call, its result after. */
 function once<T>(build: () => T): () => T {
   let built: { readonly value: T } | undefined;
@@ -38,6 +37,7 @@ function once<T>(build: () => T): () => T {
   };
 }
 
+// Slack's identifiers, as the Slack queue contract (shared/app/slack/jobs.ts) has them.
 const TEAM_ID = /^T[A-Z0-9]{2,30}$/;
 const ENTERPRISE_ID = /^E[A-Z0-9]{2,30}$/;
 const USER_ID = /^[UW][A-Z0-9]{2,30}$/;
