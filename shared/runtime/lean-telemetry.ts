@@ -6,7 +6,8 @@
 //
 // What this writes is what Powertools writes, so CloudWatch Logs Insights queries, the metric
 // filters and the alarms read the ingress as they read every other function:
-// - a log line is Powertools Logger's JSON — level, message, timestamp, service, cold_start, the
+// - a log line is Powertools Logger's JSON — level, message, timestamp (ISO, UTC: Lambda reserves
+//   TZ as `:UTC`, under which Powertools writes the same), service, cold_start, the
 //   Lambda context's four keys, sampling_rate, xray_trace_id, then the line's own keys — INFO and
 //   DEBUG on stdout, WARN and ERROR on stderr, below the level POWERTOOLS_LOG_LEVEL (or LOG_LEVEL)
 //   sets, or Lambda's advanced logging control AWS_LAMBDA_LOG_LEVEL when that is stricter, nothing;

@@ -32,6 +32,8 @@ beforeEach(() => {
       }
       return true;
     });
+  // Lambda reserves TZ (`:UTC`); Powertools writes local offsets under any other.
+  vi.stubEnv('TZ', 'UTC');
   vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'slack-ingress');
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'CloudPam');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
