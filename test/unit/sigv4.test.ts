@@ -1,22 +1,38 @@
 // SigV4 as the Slack ingress signs its two AWS calls (shared/adapters/aws/sigv4.ts). moto does not
 // check signatures, so this is where a signing mistake shows: AWS's own published examples (the
-// Signature Version 4 test suite's post-vanilla and get-vanilla, credentials AKIDEXAMPLE, 2015-08-30
-// 12:36:00Z — the same values the SDK's signer produces, asserted below too), then request after
+// Signature Version 4 test suite's post-vanilla and get-vanilla with its example credentials,
+// copied into test/fixtures/aws/sigv4-test-suite.json — the same values the SDK's signer produces,
+// asserted below too), then request after
 // request against @smithy/signature-v4, the SDK's signer: paths that need encoding twice, dot
 // segments, Unicode bodies, session tokens, header values with runs of whitespace, dates across a
 // day's end.
+import { readFileSync } from 'node:fs';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { type AwsCredentials, signV4 } from '#adapters/aws/sigv4.ts';
 
 const { createHash, createHmac } = process.getBuiltinModule('node:crypto');
 
+interface SuiteFile {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly region: string;
+  readonly service: string;
+  readonly date: string;
+  readonly host: string;
+  readonly requests: readonly {
+    readonly name: string;
+    readonly method: string;
+    readonly signature: string;
+  }[];
+}
+const SUITE = JSON.parse(
+  readFileSync(new URL('../fixtures/aws/sigv4-test-suite.json', import.meta.url), 'utf8'),
+) as SuiteFile;
+
 /** The test suite's example credentials (documentation values, not a key). */
-const EXAMPLE: AwsCredentials = {
-  accessKeyId: 'AKIDEXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-};
-const SUITE_DATE = new Date('2015-08-30T12:36:00Z');
+const EXAMPLE: AwsCredentials = { accessKeyId: SUITE.accessKeyId, secretAccessKey: SUITE.secretAccessKey };
+const SUITE_DATE = new Date(SUITE.date);
 
 /** @smithy/signature-v4's hash over node:crypto. */
 class NodeSha256 {
@@ -92,23 +108,23 @@ function ours(c: Case): Record<string, string> {
 }
 
 describe('signV4', () => {
-  it.each([
-    ['post-vanilla', 'POST', '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b'],
-    ['get-vanilla', 'GET', '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'],
-  ])("signs the AWS test suite's %s request as AWS publishes it", async (_name, method, signature) => {
-    // Prepare
-    const c: Case = { method, url: 'https://example.amazonaws.com/' };
-    const expected = `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=${signature}`;
+  it.each(SUITE.requests.map((r) => [r.name, r.method, r.signature]))(
+    "signs the AWS test suite's %s request as AWS publishes it",
+    async (_name, method, signature) => {
+      // Prepare
+      const c: Case = { method, url: `https://${SUITE.host}/`, region: SUITE.region, service: SUITE.service };
+      const expected = `AWS4-HMAC-SHA256 Credential=${SUITE.accessKeyId}/20150830/${SUITE.region}/${SUITE.service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=${signature}`;
 
-    // Act
-    const headers = ours(c);
+      // Act
+      const headers = ours(c);
 
-    // Assess
-    expect(headers.authorization).toBe(expected);
-    expect(headers['x-amz-date']).toBe('20150830T123600Z');
-    expect(headers.host).toBe('example.amazonaws.com');
-    expect(await smithyAuthorization(c)).toBe(expected);
-  });
+      // Assess
+      expect(headers.authorization).toBe(expected);
+      expect(headers['x-amz-date']).toBe('20150830T123600Z');
+      expect(headers.host).toBe(SUITE.host);
+      expect(await smithyAuthorization(c)).toBe(expected);
+    },
+  );
 
   it.each<[string, Case]>([
     [
@@ -122,7 +138,7 @@ describe('signV4', () => {
           QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/pam.fifo',
           MessageBody: '{"a":1}',
         }),
-        credentials: { ...EXAMPLE, sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE//session+token=' },
+        credentials: { ...EXAMPLE, sessionToken: 'unit-test/session+token=' },
       },
     ],
     [
