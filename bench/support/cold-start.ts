@@ -28,8 +28,9 @@ process.on('exit', () => { if (attempts.length) { console.error('network during 
  * Imports the bundle and invokes its handler once with the event in the file argv[3]; prints the
  * result on a line of its own (`resultOf`). Args: module URL, export, event file, function name, timeout ms.
  * Its own two modules are taken with process.getBuiltinModule: an ESM `import` of node:fs builds
- * fs's whole namespace (loading node:stream and fs/promises), ~4 ms that were the harness's, not the
- * function's, and were charged to the function until 2026-11-30 (bench/README.md says which figures).
+ * fs's whole namespace (loading node:stream and fs/promises: ~4 ms alone, 1–3 ms of a first
+ * invocation that loads node:http anyway), time that was the harness's, not the function's, and was
+ * charged to the function until 2026-11-30 (bench/README.md says which figures).
  */
 export const INVOKE_SCRIPT = `
 const { readFileSync } = process.getBuiltinModule('node:fs');
