@@ -1,18 +1,18 @@
 // In-memory Slack for unit tests: a Web API that records every call, refuses what Slack refuses
-// (payloads past Block Kit's limits, as `invalid_blocks`) and can be taken down; and a SlackStore
-// with the DynamoDB adapter's contract (a message reference only ever moves forward). Values are
-// deep-copied in and out, so a test cannot change recorded or stored state by mutating one.
+// (payloads past Block Kit's limits, as `invalid_blocks`) and can be taken down. The in-memory
+// SlackStore and the Slack user builder live in ./slack-identity-fakes.ts, re-exported here. Values
+// are deep-copied in and out, so a test cannot change recorded state by mutating one.
 import { blockKitProblems } from '#app/slack/render.ts';
 import {
   type SlackApi,
   SlackApiError,
-  type SlackLink,
   type SlackMessage,
-  type SlackMessageRef,
-  type SlackStore,
   type SlackUserInfo,
   type SlackView,
 } from '#ports/slack.ts';
+import { slackUser as memberOfWorkspace } from './slack-identity-fakes.ts';
+
+export { InMemorySlackStore } from './slack-identity-fakes.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -34,24 +34,14 @@ export interface SlackCall {
   readonly ok: boolean;
 }
 
-/** A Slack user of the fake workspace. */
+/** A Slack user of the fake workspace, with `email` as given (none when undefined). */
 export function slackUser(
   id: string,
   email: string | undefined,
   extra: Partial<SlackUserInfo> = {},
 ): SlackUserInfo {
-  return {
-    id,
-    teamId: 'T0EXAMPLE01',
-    displayName: id,
-    deleted: false,
-    isBot: false,
-    isRestricted: false,
-    isUltraRestricted: false,
-    isStranger: false,
-    ...(email === undefined ? {} : { email }),
-    ...extra,
-  };
+  const { email: _default, ...member } = memberOfWorkspace(id);
+  return { ...member, ...(email === undefined ? {} : { email }), ...extra };
 }
 
 export class FakeSlackApi implements SlackApi {
@@ -146,54 +136,5 @@ export class FakeSlackApi implements SlackApi {
     }
     if (payload && blockKitProblems(payload).length > 0) fail('invalid_blocks', false);
     this.calls.push({ method, args: copy(args), ok: true });
-  }
-}
-
-/** SlackStore with the adapter's contract: `putMessage` only moves `renderedVersion` forward. */
-export class InMemorySlackStore implements SlackStore {
-  private readonly messages = new Map<string, SlackMessageRef>();
-  private readonly links = new Map<string, SlackLink>();
-  private readonly codes = new Map<string, { userId: string; expiresAt: string }>();
-  /** Every putMessage, with whether it was written. */
-  readonly puts: { ref: SlackMessageRef; written: boolean }[] = [];
-  private pendingHook: ((ref: SlackMessageRef) => Promise<void>) | undefined;
-
-  /** Runs `hook` once, at the start of the next putMessage (a concurrent writer slipping in). */
-  beforeNextPut(hook: (ref: SlackMessageRef) => Promise<void>): void {
-    this.pendingHook = hook;
-  }
-
-  async getMessage(requestId: string): Promise<SlackMessageRef | undefined> {
-    return copy(this.messages.get(requestId));
-  }
-
-  async putMessage(ref: SlackMessageRef): Promise<boolean> {
-    const hook = this.pendingHook;
-    this.pendingHook = undefined;
-    if (hook) await hook(copy(ref));
-    const stored = this.messages.get(ref.requestId);
-    const written = stored === undefined || stored.renderedVersion < ref.renderedVersion;
-    if (written) this.messages.set(ref.requestId, copy(ref));
-    this.puts.push({ ref: copy(ref), written });
-    return written;
-  }
-
-  async getLink(teamId: string, slackUserId: string): Promise<SlackLink | undefined> {
-    return copy(this.links.get(`${teamId}:${slackUserId}`));
-  }
-
-  async putLink(link: SlackLink): Promise<void> {
-    this.links.set(`${link.teamId}:${link.slackUserId}`, copy(link));
-  }
-
-  async createLinkCode(code: { codeHash: string; userId: string; expiresAt: string }): Promise<void> {
-    this.codes.set(code.codeHash, { userId: code.userId, expiresAt: code.expiresAt });
-  }
-
-  async consumeLinkCode(codeHash: string, now: Date): Promise<{ readonly userId: string } | undefined> {
-    const found = this.codes.get(codeHash);
-    this.codes.delete(codeHash);
-    if (!found || Date.parse(found.expiresAt) <= now.getTime()) return undefined;
-    return { userId: found.userId };
   }
 }

@@ -44,10 +44,23 @@ export class FakeSlackUsers implements Pick<SlackApi, 'userInfo'> {
   }
 }
 
+/**
+ * SlackStore with the DynamoDB adapter's conditions: `putMessage` only moves `renderedVersion`
+ * forward, a link code is created once and consumed once, an expired one never. The one in-memory
+ * SlackStore of the tests (test/support/slack-fakes.ts re-exports it).
+ */
 export class InMemorySlackStore implements SlackStore {
   private readonly messages = new Map<string, SlackMessageRef>();
   private readonly links = new Map<string, SlackLink>();
   private readonly codes = new Map<string, { userId: string; expiresAt: string }>();
+  /** Every putMessage, with whether it was written. */
+  readonly puts: { ref: SlackMessageRef; written: boolean }[] = [];
+  private pendingHook: ((ref: SlackMessageRef) => Promise<void>) | undefined;
+
+  /** Runs `hook` once, at the start of the next putMessage (a concurrent writer slipping in). */
+  beforeNextPut(hook: (ref: SlackMessageRef) => Promise<void>): void {
+    this.pendingHook = hook;
+  }
 
   async getMessage(requestId: string): Promise<SlackMessageRef | undefined> {
     const ref = this.messages.get(requestId);
@@ -55,10 +68,14 @@ export class InMemorySlackStore implements SlackStore {
   }
 
   async putMessage(ref: SlackMessageRef): Promise<boolean> {
+    const hook = this.pendingHook;
+    this.pendingHook = undefined;
+    if (hook) await hook(copy(ref));
     const stored = this.messages.get(ref.requestId);
-    if (stored && stored.renderedVersion >= ref.renderedVersion) return false;
-    this.messages.set(ref.requestId, copy(ref));
-    return true;
+    const written = stored === undefined || stored.renderedVersion < ref.renderedVersion;
+    if (written) this.messages.set(ref.requestId, copy(ref));
+    this.puts.push({ ref: copy(ref), written });
+    return written;
   }
 
   async getLink(teamId: string, slackUserId: string): Promise<SlackLink | undefined> {
